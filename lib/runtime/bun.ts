@@ -1,0 +1,45 @@
+/** Bun adapter: Bun.serve + hono/bun WebSocket upgrade. */
+import type { Context, Hono } from "hono";
+import { createBunWebSocket, getConnInfo } from "hono/bun";
+import type { HttpServer, RemoteAddress, ServeOptions } from "./types.ts";
+
+// deno-lint-ignore no-explicit-any
+const bunWs = createBunWebSocket<any>();
+export const upgradeWebSocket = bunWs.upgradeWebSocket;
+
+// Small local description of the part of Bun's API we use.
+interface BunServer {
+  hostname: string;
+  port: number;
+  stop(closeActive?: boolean): Promise<void> | void;
+}
+interface BunLike {
+  serve(options: {
+    hostname: string;
+    port: number;
+    fetch: (req: Request, server: unknown) => Response | Promise<Response>;
+    websocket: unknown;
+  }): BunServer;
+}
+
+export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {
+  const bun = (globalThis as unknown as { Bun: BunLike }).Bun;
+  const server = bun.serve({
+    hostname: options.hostname ?? "0.0.0.0",
+    port: options.port,
+    fetch: (req, srv) => app.fetch(req, { server: srv }),
+    websocket: bunWs.websocket,
+  });
+  return Promise.resolve({
+    hostname: server.hostname,
+    port: server.port,
+    close: async () => {
+      await server.stop(true);
+    },
+  });
+}
+
+export function remoteAddress(c: Context): RemoteAddress {
+  const info = getConnInfo(c);
+  return { address: info.remote.address ?? "", port: info.remote.port ?? 0 };
+}

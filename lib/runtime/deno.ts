@@ -1,0 +1,34 @@
+/** Deno adapter: Deno.serve + hono/deno WebSocket upgrade. */
+import type { Context, Hono } from "hono";
+import { getConnInfo, upgradeWebSocket } from "hono/deno";
+import type { HttpServer, RemoteAddress, ServeOptions } from "./types.ts";
+
+export { upgradeWebSocket };
+
+export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    try {
+      const server = Deno.serve({
+        hostname: options.hostname ?? "0.0.0.0",
+        port: options.port,
+        onListen: () => {},
+        onError: () => new Response("internal error", { status: 500 }),
+      }, app.fetch);
+      const addr = server.addr as Deno.NetAddr;
+      resolve({
+        hostname: addr.hostname,
+        port: addr.port,
+        close: async () => {
+          await server.shutdown().catch(() => {});
+        },
+      });
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+export function remoteAddress(c: Context): RemoteAddress {
+  const info = getConnInfo(c);
+  return { address: info.remote.address ?? "", port: info.remote.port ?? 0 };
+}

@@ -1,0 +1,30 @@
+/**
+ * The only place that touches `Deno.*` or `Bun.*`. Everything else in tun talks
+ * to the runtime through these small functions, so the same code runs on Deno
+ * (tests, relay, full features) and on Bun (the single-file executable).
+ *
+ * TCP and UDP go through `node:net` / `node:dgram`, which both runtimes
+ * implement; only HTTP serving and WebSocket upgrade differ per runtime.
+ */
+import type { Hono } from "hono";
+import * as denoAdapter from "./deno.ts";
+import * as bunAdapter from "./bun.ts";
+
+export type { HttpServer, ServeOptions } from "./types.ts";
+import type { HttpServer, ServeOptions } from "./types.ts";
+
+/** Which runtime we are on. */
+export const runtimeName: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
+
+const adapter = runtimeName === "bun" ? bunAdapter : denoAdapter;
+
+/** Serve a hono app (HTTP + WebSocket upgrade). Port 0 picks a free port. */
+export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {
+  return adapter.serveHttp(app, options);
+}
+
+/** hono's WebSocket upgrade helper for the current runtime. */
+export const upgradeWebSocket = adapter.upgradeWebSocket;
+
+/** The remote address of the connection behind a hono request context. */
+export const remoteAddress = adapter.remoteAddress;
