@@ -24,7 +24,8 @@ export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer>
 }
 
 /** hono's WebSocket upgrade helper for the current runtime. */
-export const upgradeWebSocket = adapter.upgradeWebSocket;
+export const upgradeWebSocket: typeof denoAdapter.upgradeWebSocket = adapter
+  .upgradeWebSocket as typeof denoAdapter.upgradeWebSocket;
 
 /** The remote address of the connection behind a hono request context. */
 export const remoteAddress = adapter.remoteAddress;

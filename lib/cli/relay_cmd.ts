@@ -1,0 +1,55 @@
+/** `tun relay`: run a relay until SIGINT/SIGTERM. */
+import process from "node:process";
+import { startRelay } from "../../relay/mod.ts";
+import type { Output } from "./output.ts";
+
+export interface RelayCommandOptions {
+  hostname: string;
+  port: number;
+  stunPort: number;
+  publicHost?: string;
+  codeTtlMs: number;
+  out: Output;
+}
+
+export async function runRelay(o: RelayCommandOptions): Promise<number> {
+  const { out } = o;
+  let relay;
+  try {
+    relay = await startRelay({
+      hostname: o.hostname,
+      port: o.port,
+      stunPort: o.stunPort,
+      codeTtlMs: o.codeTtlMs,
+      log: (line) => {
+        if (!out.json) process.stderr.write(`relay: ${line}\n`);
+      },
+    });
+  } catch (err) {
+    out.error(`cannot start relay on ${o.hostname}:${o.port}: ${(err as Error).message}`);
+    return 1;
+  }
+  const shown = o.publicHost ?? (o.hostname === "0.0.0.0" ? "<this-host>" : o.hostname);
+  const url = `http://${shown}:${relay.port}`;
+  out.emit(
+    {
+      event: "listening",
+      url,
+      hostname: o.hostname,
+      port: relay.port,
+      stun_port: relay.stunPort,
+    },
+    [
+      `${out.bold("tun relay")}  listening`,
+      `  http   ${o.hostname}:${relay.port}  (signalling, WebSocket /v1/signal)`,
+      `  stun   ${o.hostname}:${relay.stunPort}/udp`,
+      `  peers  --relay ${url}`,
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await relay.close();
+  return 0;
+}

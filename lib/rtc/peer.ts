@@ -1,0 +1,196 @@
+/**
+ * One WebRTC peer connection carrying one DataChannel (@roamhq/wrtc), with
+ * trickle ICE through the relay's signalling. The DataChannel is negotiated
+ * out of band (both sides create id 0), so there is no DCEP round trip.
+ */
+import wrtc from "@roamhq/wrtc";
+import type { SignalData } from "../signal/mod.ts";
+import { DataChannelAdapter } from "./channel.ts";
+
+export interface PeerOptions {
+  /** "offerer" (the guest) creates the offer; "answerer" (the host) answers. */
+  role: "offerer" | "answerer";
+  /** ICE servers, e.g. `[{ urls: "stun:relay.example:3478" }]`. */
+  iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+  /** Send one piece of signalling to the other peer (through the relay). */
+  sendSignal: (data: SignalData) => void;
+}
+
+/** Which network path the selected ICE candidate pair uses. */
+export interface PathInfo {
+  path: "direct" | "relay";
+  /** ICE candidate types of the selected pair: host, srflx, prflx or relay. */
+  local: string;
+  remote: string;
+  localAddress: string;
+  remoteAddress: string;
+  /** Current STUN round-trip time on the selected pair, if known. */
+  rttMs: number | null;
+}
+
+// Minimal local types for the parts of wrtc we use.
+interface RTCPeerConnectionLike {
+  connectionState: string;
+  iceConnectionState: string;
+  onicecandidate: ((ev: { candidate: CandidateLike | null }) => void) | null;
+  onconnectionstatechange: (() => void) | null;
+  createDataChannel(label: string, init: Record<string, unknown>): RawDataChannel;
+  createOffer(): Promise<{ type: string; sdp: string }>;
+  createAnswer(): Promise<{ type: string; sdp: string }>;
+  setLocalDescription(d: { type: string; sdp: string }): Promise<void>;
+  setRemoteDescription(d: { type: string; sdp: string }): Promise<void>;
+  addIceCandidate(c: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }): Promise<void>;
+  getStats(): Promise<Map<string, Record<string, unknown>>>;
+  close(): void;
+}
+interface CandidateLike {
+  candidate: string;
+  sdpMid: string | null;
+  sdpMLineIndex: number | null;
+}
+export interface RawDataChannel {
+  readyState: string;
+  bufferedAmount: number;
+  binaryType: string;
+  onopen: (() => void) | null;
+  onclose: (() => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: ArrayBuffer | string }) => void) | null;
+  send(data: Uint8Array): void;
+  close(): void;
+}
+
+const PC = (wrtc as unknown as { RTCPeerConnection: new (c: unknown) => RTCPeerConnectionLike })
+  .RTCPeerConnection;
+
+export class RtcPeer {
+  /** Called when ICE or DTLS fails or the connection drops for good. */
+  onfailed: ((reason: string) => void) | null = null;
+  readonly #pc: RTCPeerConnectionLike;
+  readonly #dc: RawDataChannel;
+  readonly #options: PeerOptions;
+  #remoteSet = false;
+  #pending: SignalData[] = [];
+  #closed = false;
+  readonly opened: Promise<DataChannelAdapter>;
+
+  constructor(options: PeerOptions) {
+    this.#options = options;
+    this.#pc = new PC({ iceServers: options.iceServers });
+    this.#dc = this.#pc.createDataChannel("tun", { negotiated: true, id: 0, ordered: true });
+    this.#dc.binaryType = "arraybuffer";
+    this.opened = new Promise((resolve, reject) => {
+      this.#dc.onopen = () => resolve(new DataChannelAdapter(this.#dc));
+      this.#failOpen = reject;
+    });
+    this.opened.catch(() => {});
+    this.#pc.onicecandidate = (ev) => {
+      if (this.#closed) return;
+      if (ev.candidate && ev.candidate.candidate) {
+        options.sendSignal({
+          kind: "candidate",
+          candidate: ev.candidate.candidate,
+          mid: ev.candidate.sdpMid,
+          mline: ev.candidate.sdpMLineIndex,
+        });
+      } else if (!ev.candidate) {
+        options.sendSignal({ kind: "end-of-candidates" });
+      }
+    };
+    this.#pc.onconnectionstatechange = () => {
+      const s = this.#pc.connectionState;
+      if (s === "failed" || s === "closed") this.#fail(`connection ${s}`);
+    };
+  }
+
+  #failOpen: (err: Error) => void = () => {};
+
+  #fail(reason: string) {
+    if (this.#closed) return;
+    this.#failOpen(new Error(reason));
+    this.onfailed?.(reason);
+  }
+
+  /** Offerer: create and send the offer. */
+  async start(): Promise<void> {
+    if (this.#options.role !== "offerer") return;
+    const offer = await this.#pc.createOffer();
+    await this.#pc.setLocalDescription(offer);
+    this.#options.sendSignal({ kind: "offer", sdp: offer.sdp });
+  }
+
+  /** Feed one piece of signalling from the other peer. */
+  async handleSignal(data: SignalData): Promise<void> {
+    if (this.#closed) return;
+    if (data.kind === "offer") {
+      if (this.#options.role !== "answerer") throw new Error("offerer received an offer");
+      await this.#pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
+      const answer = await this.#pc.createAnswer();
+      await this.#pc.setLocalDescription(answer);
+      this.#options.sendSignal({ kind: "answer", sdp: answer.sdp });
+      await this.#remoteReady();
+    } else if (data.kind === "answer") {
+      if (this.#options.role !== "offerer") throw new Error("answerer received an answer");
+      await this.#pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+      await this.#remoteReady();
+    } else if (data.kind === "candidate") {
+      if (!this.#remoteSet) {
+        this.#pending.push(data);
+        return;
+      }
+      await this.#pc.addIceCandidate({
+        candidate: data.candidate,
+        sdpMid: data.mid ?? undefined,
+        sdpMLineIndex: data.mline ?? undefined,
+      }).catch(() => {/* a candidate we cannot use is not fatal */});
+    }
+  }
+
+  async #remoteReady() {
+    this.#remoteSet = true;
+    for (const c of this.#pending.splice(0)) await this.handleSignal(c);
+  }
+
+  /** The path the selected candidate pair takes, from getStats(). */
+  async path(): Promise<PathInfo | null> {
+    const stats = await this.#pc.getStats();
+    let pairId: unknown;
+    for (const s of stats.values()) {
+      if (s.type === "transport" && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    }
+    let pair: Record<string, unknown> | undefined;
+    for (const s of stats.values()) {
+      if (s.type !== "candidate-pair") continue;
+      if (pairId ? s.id === pairId : s.nominated && s.state === "succeeded") pair = s;
+    }
+    if (!pair) return null;
+    const byId = (id: unknown) => [...stats.values()].find((s) => s.id === id) ?? {};
+    const l = byId(pair.localCandidateId);
+    const r = byId(pair.remoteCandidateId);
+    const local = String(l.candidateType ?? "unknown");
+    const remote = String(r.candidateType ?? "unknown");
+    const rtt = typeof pair.currentRoundTripTime === "number" && pair.currentRoundTripTime > 0
+      ? pair.currentRoundTripTime * 1000
+      : null;
+    return {
+      path: local === "relay" || remote === "relay" ? "relay" : "direct",
+      local,
+      remote,
+      localAddress: `${l.address ?? l.ip}:${l.port}`,
+      remoteAddress: `${r.address ?? r.ip}:${r.port}`,
+      rttMs: rtt,
+    };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failOpen(new Error("closed"));
+    try {
+      this.#dc.close();
+    } catch { /* ignore */ }
+    try {
+      this.#pc.close();
+    } catch { /* ignore */ }
+  }
+}

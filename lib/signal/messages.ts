@@ -1,0 +1,170 @@
+/**
+ * Signalling messages between peers and the relay: CBOR maps over a WebSocket.
+ *
+ * Every message is a CBOR map with `v` (protocol version, {@link VERSION}) and
+ * `t` (type). Peers and the relay decode with {@link decodeMessage}, which
+ * checks size before decoding and shape after, so a malformed, unknown or
+ * oversized message becomes a {@link SignalDecodeError} naming what was wrong.
+ *
+ *   peer  -> relay   host                      register as a host; relay mints a name
+ *   relay -> host    hosted {name, ttl_s}
+ *   peer  -> relay   join {name}               join the session `name` as a guest
+ *   relay -> guest   joined {peer}             your id within the session
+ *   relay -> host    guest {peer, addr}        a guest joined (addr as the relay saw it)
+ *   peer  -> relay   signal {peer, data}       opaque SDP/ICE for the other side; the
+ *   relay -> peer    signal {peer, data}         relay rewrites `peer` to the sender's id
+ *   relay -> peer    bye {peer, reason}        the other side left
+ *   relay -> peer    welcome {addr, stun_port} first message: observed address, STUN port
+ *   relay -> peer    error {message}           sent just before the relay closes
+ *   either           ping / pong               keep-alive
+ */
+import { Decoder, Encoder } from "cbor-x";
+
+export const VERSION = 1;
+/** Largest encoded message either side accepts (an SDP is a few KiB). */
+export const MAX_MESSAGE_BYTES = 64 * 1024;
+const MAX_STRING = 16 * 1024;
+
+export interface Addr {
+  address: string;
+  port: number;
+}
+
+/** Payload of a `signal` message: what the two peers exchange through the relay. */
+export type SignalData =
+  | { kind: "offer"; sdp: string }
+  | { kind: "answer"; sdp: string }
+  | { kind: "candidate"; candidate: string; mid: string | null; mline: number | null }
+  | { kind: "end-of-candidates" };
+
+export type Message =
+  | { t: "host" }
+  | { t: "hosted"; name: string; ttl_s: number }
+  | { t: "join"; name: string }
+  | { t: "joined"; peer: number }
+  | { t: "guest"; peer: number; addr: Addr }
+  | { t: "signal"; peer: number; data: SignalData }
+  | { t: "bye"; peer: number; reason: string }
+  | { t: "welcome"; addr: Addr; stun_port: number }
+  | { t: "error"; message: string }
+  | { t: "ping" }
+  | { t: "pong" };
+
+export type MessageType = Message["t"];
+
+export class SignalDecodeError extends Error {
+  override name = "SignalDecodeError";
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true });
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+
+export function encodeMessage(msg: Message): Uint8Array {
+  const bytes = encoder.encode({ v: VERSION, ...msg });
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(x: unknown): x is Obj {
+  return typeof x === "object" && x !== null && !Array.isArray(x) &&
+    !(x instanceof Uint8Array);
+}
+
+function str(o: Obj, field: string, max = MAX_STRING): string {
+  const v = Object.hasOwn(o, field) ? o[field] : undefined;
+  if (typeof v !== "string") throw new SignalDecodeError(field, `${field}: expected a string`);
+  if (v.length > max) throw new SignalDecodeError(field, `${field}: longer than ${max}`);
+  return v;
+}
+
+function int(o: Obj, field: string, min: number, max: number): number {
+  const v = Object.hasOwn(o, field) ? o[field] : undefined;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new SignalDecodeError(field, `${field}: expected an integer in ${min}..${max}`);
+  }
+  return v;
+}
+
+function nullable<T>(o: Obj, field: string, read: (o: Obj, f: string) => T): T | null {
+  return !Object.hasOwn(o, field) || o[field] === null ? null : read(o, field);
+}
+
+function addr(o: Obj, field: string): Addr {
+  const a = Object.hasOwn(o, field) ? o[field] : undefined;
+  if (!isObj(a)) throw new SignalDecodeError(field, `${field}: expected a map`);
+  return { address: str(a, "address", 64), port: int(a, "port", 0, 65535) };
+}
+
+function signalData(o: Obj): SignalData {
+  const d = Object.hasOwn(o, "data") ? o.data : undefined;
+  if (!isObj(d)) throw new SignalDecodeError("data", "data: expected a map");
+  const kind = str(d, "kind", 32);
+  switch (kind) {
+    case "offer":
+    case "answer":
+      return { kind, sdp: str(d, "sdp", MAX_MESSAGE_BYTES) };
+    case "candidate":
+      return {
+        kind,
+        candidate: str(d, "candidate", 1024),
+        mid: nullable(d, "mid", (x, f) => str(x, f, 64)),
+        mline: nullable(d, "mline", (x, f) => int(x, f, 0, 1024)),
+      };
+    case "end-of-candidates":
+      return { kind };
+    default:
+      throw new SignalDecodeError("data.kind", `data.kind: unknown kind "${kind.slice(0, 32)}"`);
+  }
+}
+
+const PEER_MAX = 2 ** 31 - 1;
+
+/**
+ * Decode one message. Untrusted bytes enter here: size is checked before
+ * decoding, and every field is checked after.
+ */
+export function decodeMessage(bytes: Uint8Array): Message {
+  if (bytes.byteLength > MAX_MESSAGE_BYTES) {
+    throw new SignalDecodeError("message", `message larger than ${MAX_MESSAGE_BYTES} bytes`);
+  }
+  let raw: unknown;
+  try {
+    raw = decoder.decode(bytes);
+  } catch {
+    throw new SignalDecodeError("message", "message is not valid CBOR");
+  }
+  if (!isObj(raw)) throw new SignalDecodeError("message", "message is not a CBOR map");
+  const v = Object.hasOwn(raw, "v") ? raw.v : undefined;
+  if (v !== VERSION) {
+    throw new SignalDecodeError("v", `unsupported protocol version ${String(v).slice(0, 16)}`);
+  }
+  const t = str(raw, "t", 32);
+  switch (t) {
+    case "host":
+    case "ping":
+    case "pong":
+      return { t };
+    case "hosted":
+      return { t, name: str(raw, "name", 64), ttl_s: int(raw, "ttl_s", 0, 2 ** 31) };
+    case "join":
+      return { t, name: str(raw, "name", 64) };
+    case "joined":
+      return { t, peer: int(raw, "peer", 0, PEER_MAX) };
+    case "guest":
+      return { t, peer: int(raw, "peer", 0, PEER_MAX), addr: addr(raw, "addr") };
+    case "signal":
+      return { t, peer: int(raw, "peer", 0, PEER_MAX), data: signalData(raw) };
+    case "bye":
+      return { t, peer: int(raw, "peer", 0, PEER_MAX), reason: str(raw, "reason", 256) };
+    case "welcome":
+      return { t, addr: addr(raw, "addr"), stun_port: int(raw, "stun_port", 0, 65535) };
+    case "error":
+      return { t, message: str(raw, "message", 1024) };
+    default:
+      throw new SignalDecodeError("t", `unknown message type "${t}"`);
+  }
+}

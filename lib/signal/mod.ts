@@ -1,0 +1,2 @@
+export * from "./messages.ts";
+export { SignalClient, type SignalClientOptions } from "./client.ts";

@@ -1,0 +1,242 @@
+/**
+ * Typed views of attribute values. Each attribute is a small codec object
+ * with an encode and a decode that checks lengths first; {@link getAttribute}
+ * and {@link setAttribute} apply one to a message's generic attribute list.
+ * TURN adds its attributes by defining more codecs with the factories here
+ * and in address.ts; nothing in message.ts needs to change.
+ */
+import { AttrType } from "./constants.ts";
+import { StunDecodeError } from "./errors.ts";
+import type { StunAttribute, StunMessage } from "./message.ts";
+
+/** What a codec may need from the message around the attribute (XOR addresses use the id). */
+export interface MessageContext {
+  readonly transactionId: Uint8Array;
+}
+
+/** Encoder and decoder for one attribute type's value. */
+export interface AttributeCodec<T> {
+  readonly type: number;
+  /** RFC name, e.g. "XOR-MAPPED-ADDRESS"; decode errors name fields under it. */
+  readonly name: string;
+  /** Value bytes (unpadded). Throws RangeError/TypeError for values the RFC forbids. */
+  encode(value: T, ctx: MessageContext): Uint8Array;
+  /** UNTRUSTED INPUT: `bytes` is a value straight off the wire. Throws StunDecodeError. */
+  decode(bytes: Uint8Array, ctx: MessageContext): T;
+}
+
+/** Decoded value of the first attribute of the codec's type, or undefined if absent. */
+export function getAttribute<T>(msg: StunMessage, codec: AttributeCodec<T>): T | undefined {
+  const attr = msg.attributes.find((a) => a.type === codec.type);
+  return attr === undefined ? undefined : codec.decode(attr.value, msg);
+}
+
+/** Replace the first attribute of the codec's type, or append one. Returns `msg`. */
+export function setAttribute<T>(msg: StunMessage, codec: AttributeCodec<T>, value: T): StunMessage {
+  const attr: StunAttribute = { type: codec.type, value: codec.encode(value, msg) };
+  const index = msg.attributes.findIndex((a) => a.type === codec.type);
+  if (index >= 0) msg.attributes[index] = attr;
+  else msg.attributes.push(attr);
+  return msg;
+}
+
+const utf8Encoder = new TextEncoder();
+// fatal: malformed UTF-8 is an error, not U+FFFD. ignoreBOM: keep a leading
+// U+FEFF so decode -> encode gives back the same bytes.
+const utf8Decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * RFC 8489 texts are "fewer than 128 characters (which can be as long as 509
+ * bytes when encoding them and as long as 763 bytes when decoding them)".
+ */
+const MAX_TEXT_DECODE_BYTES = 763;
+
+/** Limits on what this side will encode into a UTF-8 text attribute. */
+export interface TextLimits {
+  /** Fewer than this many bytes (RFC 8489 USERNAME: 509). */
+  maxBytesExclusive?: number;
+  /** Fewer than this many characters (SOFTWARE, REALM, NONCE, reasons: 128). */
+  maxCharsExclusive?: number;
+}
+
+function decodeUtf8(bytes: Uint8Array, field: string): string {
+  if (bytes.length > MAX_TEXT_DECODE_BYTES) {
+    throw new StunDecodeError(field, `${bytes.length} bytes exceeds ${MAX_TEXT_DECODE_BYTES}`);
+  }
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    throw new StunDecodeError(field, "not valid UTF-8");
+  }
+}
+
+function encodeUtf8(text: string, name: string, limits: TextLimits): Uint8Array {
+  const bytes = utf8Encoder.encode(text);
+  const { maxBytesExclusive = 509, maxCharsExclusive } = limits;
+  if (bytes.length >= maxBytesExclusive) {
+    throw new RangeError(`${name} must be fewer than ${maxBytesExclusive} bytes`);
+  }
+  if (maxCharsExclusive !== undefined && [...text].length >= maxCharsExclusive) {
+    throw new RangeError(`${name} must be fewer than ${maxCharsExclusive} characters`);
+  }
+  return bytes;
+}
+
+/** A UTF-8 text attribute (USERNAME, SOFTWARE, REALM, NONCE, ...). */
+export function textAttribute(
+  type: number,
+  name: string,
+  limits: TextLimits = {},
+): AttributeCodec<string> {
+  return {
+    type,
+    name,
+    encode: (text) => encodeUtf8(text, name, limits),
+    decode: (bytes) => decodeUtf8(bytes, name),
+  };
+}
+
+/** A 32-bit unsigned integer attribute (PRIORITY; TURN's LIFETIME). */
+export function uint32Attribute(type: number, name: string): AttributeCodec<number> {
+  return {
+    type,
+    name,
+    encode(n) {
+      if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+        throw new RangeError(`${name} ${n} is not a 32-bit unsigned integer`);
+      }
+      const out = new Uint8Array(4);
+      new DataView(out.buffer).setUint32(0, n);
+      return out;
+    },
+    decode(bytes) {
+      if (bytes.length !== 4) throw new StunDecodeError(`${name}.length`, "must be 4");
+      return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+    },
+  };
+}
+
+/** A 64-bit unsigned integer attribute (ICE-CONTROLLED/ICE-CONTROLLING tie-breakers). */
+export function uint64Attribute(type: number, name: string): AttributeCodec<bigint> {
+  return {
+    type,
+    name,
+    encode(n) {
+      if (n < 0n || n > 0xffffffffffffffffn) {
+        throw new RangeError(`${name} ${n} is not a 64-bit unsigned integer`);
+      }
+      const out = new Uint8Array(8);
+      new DataView(out.buffer).setBigUint64(0, n);
+      return out;
+    },
+    decode(bytes) {
+      if (bytes.length !== 8) throw new StunDecodeError(`${name}.length`, "must be 8");
+      return new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0);
+    },
+  };
+}
+
+/** USERNAME (RFC 8489 §14.3): fewer than 509 bytes of UTF-8. */
+export const Username = textAttribute(AttrType.USERNAME, "USERNAME", { maxBytesExclusive: 509 });
+/** SOFTWARE (RFC 8489 §14.14): fewer than 128 characters describing the agent. */
+export const Software = textAttribute(AttrType.SOFTWARE, "SOFTWARE", { maxCharsExclusive: 128 });
+/** REALM (RFC 8489 §14.9): fewer than 128 characters. */
+export const Realm = textAttribute(AttrType.REALM, "REALM", { maxCharsExclusive: 128 });
+/** NONCE (RFC 8489 §14.10): fewer than 128 characters. */
+export const Nonce = textAttribute(AttrType.NONCE, "NONCE", { maxCharsExclusive: 128 });
+/** PRIORITY (RFC 8445 §7.1.1). */
+export const Priority = uint32Attribute(AttrType.PRIORITY, "PRIORITY");
+/** ICE-CONTROLLED (RFC 8445 §7.1.3). */
+export const IceControlled = uint64Attribute(AttrType.ICE_CONTROLLED, "ICE-CONTROLLED");
+/** ICE-CONTROLLING (RFC 8445 §7.1.3). */
+export const IceControlling = uint64Attribute(AttrType.ICE_CONTROLLING, "ICE-CONTROLLING");
+
+/** An error response's code and reason phrase. */
+export interface ErrorCodeValue {
+  /** 300..699, e.g. 420. */
+  code: number;
+  reason: string;
+}
+
+/** Codes and the reason phrases RFC 8489 §14.8 suggests for them. */
+export const ErrorCodes = {
+  TryAlternate: { code: 300, reason: "Try Alternate" },
+  BadRequest: { code: 400, reason: "Bad Request" },
+  Unauthenticated: { code: 401, reason: "Unauthenticated" },
+  UnknownAttribute: { code: 420, reason: "Unknown Attribute" },
+  StaleNonce: { code: 438, reason: "Stale Nonce" },
+  ServerError: { code: 500, reason: "Server Error" },
+} as const satisfies Record<string, ErrorCodeValue>;
+
+/**
+ * ERROR-CODE (RFC 8489 §14.8):
+ *
+ *      0                   1                   2                   3
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |           Reserved, should be 0         |Class|     Number    |
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |      Reason Phrase (variable)                                ..
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Class is the hundreds digit (3..6), Number the rest (0..99).
+ */
+export const ErrorCode: AttributeCodec<ErrorCodeValue> = {
+  type: AttrType.ERROR_CODE,
+  name: "ERROR-CODE",
+  encode({ code, reason }) {
+    if (!Number.isInteger(code) || code < 300 || code > 699) {
+      throw new RangeError(`ERROR-CODE ${code} is outside 300..699`);
+    }
+    const phrase = encodeUtf8(reason, "ERROR-CODE reason", { maxCharsExclusive: 128 });
+    const out = new Uint8Array(4 + phrase.length);
+    out[2] = Math.floor(code / 100);
+    out[3] = code % 100;
+    out.set(phrase, 4);
+    return out;
+  },
+  decode(bytes) {
+    if (bytes.length < 4) throw new StunDecodeError("ERROR-CODE.length", "shorter than 4 bytes");
+    const cls = bytes[2] & 0x07;
+    const number = bytes[3];
+    if (cls < 3 || cls > 6) throw new StunDecodeError("ERROR-CODE.class", `${cls} is not 3..6`);
+    if (number > 99) throw new StunDecodeError("ERROR-CODE.number", `${number} is not 0..99`);
+    return { code: cls * 100 + number, reason: decodeUtf8(bytes.subarray(4), "ERROR-CODE.reason") };
+  },
+};
+
+/**
+ * UNKNOWN-ATTRIBUTES (RFC 8489 §14.13): the 16-bit types a 420 response
+ * refuses.
+ *
+ *      0                   1                   2                   3
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |      Attribute 1 Type           |     Attribute 2 Type        |
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |      Attribute 3 Type           |     Attribute 4 Type    ...
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ */
+export const UnknownAttributes: AttributeCodec<number[]> = {
+  type: AttrType.UNKNOWN_ATTRIBUTES,
+  name: "UNKNOWN-ATTRIBUTES",
+  encode(types) {
+    if (types.length > 0x7fff) throw new RangeError("too many UNKNOWN-ATTRIBUTES");
+    const out = new Uint8Array(types.length * 2);
+    const view = new DataView(out.buffer);
+    types.forEach((t, i) => {
+      if (!Number.isInteger(t) || t < 0 || t > 0xffff) {
+        throw new RangeError(`attribute type ${t} does not fit in 16 bits`);
+      }
+      view.setUint16(i * 2, t);
+    });
+    return out;
+  },
+  decode(bytes) {
+    if (bytes.length % 2 !== 0) {
+      throw new StunDecodeError("UNKNOWN-ATTRIBUTES.length", `${bytes.length} is odd`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const types: number[] = [];
+    for (let i = 0; i < bytes.length; i += 2) types.push(view.getUint16(i));
+    return types;
+  },
+};

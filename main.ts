@@ -1,0 +1,171 @@
+/**
+ * tun: share a local TCP port peer to peer. This file only parses arguments
+ * and dispatches; the work lives in lib/ and relay/.
+ *
+ * Exit codes: 0 clean exit, 1 runtime failure, 2 usage error.
+ */
+import process from "node:process";
+import { Command, CommanderError, Option } from "commander";
+import { Output } from "./lib/cli/output.ts";
+import { parseDuration } from "./lib/cli/duration.ts";
+import { JoinCodeError, parseJoinCode } from "./lib/code/mod.ts";
+import { normaliseRelayUrl } from "./lib/peer/relay_url.ts";
+
+export const VERSION = "0.1.0";
+
+class UsageError extends Error {}
+
+function portArg(text: string, what: string, allowZero: boolean): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 65535 || (!allowZero && n === 0)) {
+    throw new UsageError(`${what} must be a port number (${allowZero ? 0 : 1}-65535), got "${text}"`);
+  }
+  return n;
+}
+
+function durationArg(text: string, flag: string): number {
+  try {
+    const ms = parseDuration(text);
+    if (ms <= 0) throw new Error("must be positive");
+    return ms;
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+function relayArg(flag: string | undefined): string | undefined {
+  const text = flag ?? process.env.TUN_RELAY;
+  if (!text) return undefined;
+  try {
+    return normaliseRelayUrl(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function listenArg(text: string): { hostname: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
+  return { hostname: m[1] ?? m[2], port: portArg(m[3], "--listen port", true) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  let jsonMode = argv.includes("--json");
+  const program = new Command("tun")
+    .description(
+      "Share a local TCP port with another machine, peer to peer.\n\n" +
+        "  tun p2p 3000            share port 3000; prints a join code\n" +
+        "  tun p2p-join <code>     open a local port that reaches it\n" +
+        "  tun relay               run a relay that introduces peers",
+    )
+    .version(VERSION, "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help")
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  const p2pTimeout = () =>
+    new Option("--p2p-timeout <duration>", "how long to try for a direct path (e.g. 8s, 500ms)")
+      .default("8s");
+  const relayOpt = () =>
+    new Option(
+      "--relay <url>",
+      "relay to use, http://host:port (env TUN_RELAY); without one, p2p embeds a LAN relay",
+    );
+
+  program.command("relay")
+    .description("run a relay: signalling (HTTP/WebSocket) and STUN (UDP) for peers to meet")
+    .option("--listen <host:port>", "HTTP/WebSocket address; port 0 picks a free port", "0.0.0.0:7700")
+    .option("--stun-port <port>", "UDP port for STUN Binding requests; 0 picks a free port", "3478")
+    .option("--public-host <host>", "host name or IP peers use to reach this relay (shown in output)")
+    .option("--code-ttl <duration>", "a join code no guest has used expires after this long", "24h")
+    .option("--json", "print newline-delimited JSON events")
+    .action(async (o) => {
+      const listen = listenArg(o.listen);
+      exitCode = await (await import("./lib/cli/relay_cmd.ts")).runRelay({
+        hostname: listen.hostname,
+        port: listen.port,
+        stunPort: portArg(o.stunPort, "--stun-port", true),
+        publicHost: o.publicHost,
+        codeTtlMs: durationArg(o.codeTtl, "--code-ttl"),
+        out: new Output({ json: !!o.json }),
+      });
+    });
+
+  program.command("p2p")
+    .description(
+      "share local TCP port <port> (127.0.0.1 only); prints a join code for guests.\n" +
+        "Several guests may join with the same code, each with their own connection.",
+    )
+    .argument("<port>", "the local TCP port to share")
+    .addOption(relayOpt())
+    .addOption(p2pTimeout())
+    .option("--json", "print newline-delimited JSON events (code, guest, path, ...)")
+    .action(async (portText: string, o) => {
+      const port = portArg(portText, "<port>", false);
+      const relayUrl = relayArg(o.relay);
+      const timeout = durationArg(o.p2pTimeout, "--p2p-timeout");
+      const { runHost } = await import("./lib/peer/host.ts");
+      exitCode = await runHost({
+        port,
+        relayUrl,
+        p2pTimeoutMs: timeout,
+        command: process.env.TUN_ARGV0 || "tun",
+        out: new Output({ json: !!o.json }),
+      });
+    });
+
+  program.command("p2p-join")
+    .description("join a shared port: opens a local port that reaches the host's port")
+    .argument("<code>", "the join code the host printed, e.g. K7M2-QX9P-4RTW")
+    .option("--port <n>", "local port to open (default: a free port, printed when ready)", "0")
+    .option("--bind <address>", "local address to listen on", "127.0.0.1")
+    .addOption(relayOpt())
+    .addOption(p2pTimeout())
+    .option("--json", "print newline-delimited JSON events (ready, path, error)")
+    .action(async (codeText: string, o) => {
+      try {
+        parseJoinCode(codeText);
+      } catch (err) {
+        if (err instanceof JoinCodeError) throw new UsageError(err.message);
+        throw err;
+      }
+      const port = portArg(o.port, "--port", true);
+      const relayUrl = relayArg(o.relay);
+      const timeout = durationArg(o.p2pTimeout, "--p2p-timeout");
+      const { runGuest } = await import("./lib/peer/guest.ts");
+      exitCode = await runGuest({
+        code: codeText,
+        port,
+        bind: o.bind,
+        relayUrl,
+        p2pTimeoutMs: timeout,
+        out: new Output({ json: !!o.json }),
+      });
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return 0;
+      if (err.code === "commander.help") return 0;
+      return 2; // commander already printed the message
+    }
+    if (err instanceof UsageError) {
+      const out = new Output({ json: jsonMode });
+      out.error(err.message);
+      return 2;
+    }
+    jsonMode = jsonMode && true;
+    new Output({ json: jsonMode }).error((err as Error).message ?? String(err));
+    return 1;
+  }
+  return exitCode;
+}
+
+if (import.meta.main) {
+  const code = await main(process.argv.slice(2));
+  process.exit(code);
+}

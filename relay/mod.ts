@@ -1,0 +1,1 @@
+export { type Relay, RELAY_VERSION, type RelayOptions, startRelay } from "./server.ts";

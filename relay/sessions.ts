@@ -1,0 +1,166 @@
+/**
+ * Rendezvous state of one relay, in memory: which host owns which session
+ * name, and which guests have joined it. No I/O here: the server feeds it
+ * connections and messages, and it answers with what to send to whom.
+ */
+import { isValidName, mintName } from "../lib/code/mod.ts";
+import type { Addr, Message } from "../lib/signal/mod.ts";
+
+/** One WebSocket connection as the session table sees it. */
+export interface Conn {
+  readonly id: number;
+  readonly addr: Addr;
+  send(msg: Message): void;
+  /** Send `error` with the reason, then close the connection. */
+  close(reason: string): void;
+  role: { kind: "none" } | { kind: "host"; session: Session } | {
+    kind: "guest";
+    session: Session;
+    peer: number;
+  };
+}
+
+export interface Session {
+  name: string;
+  host: Conn;
+  guests: Map<number, Conn>;
+  nextPeer: number;
+  createdAt: number;
+  everJoined: boolean;
+  expiry: ReturnType<typeof setTimeout> | undefined;
+}
+
+export interface SessionTableOptions {
+  /** A code no guest has used expires after this long. Default 24 h. */
+  codeTtlMs?: number;
+  /** Guests at once in one session. Default 64. */
+  maxGuestsPerSession?: number;
+}
+
+export class SessionTable {
+  readonly #sessions = new Map<string, Session>();
+  readonly #codeTtlMs: number;
+  readonly #maxGuests: number;
+
+  constructor(options: SessionTableOptions = {}) {
+    this.#codeTtlMs = options.codeTtlMs ?? 24 * 3600_000;
+    this.#maxGuests = options.maxGuestsPerSession ?? 64;
+    if (!(this.#codeTtlMs > 0)) throw new Error("codeTtlMs must be positive");
+    if (!(this.#maxGuests >= 1)) throw new Error("maxGuestsPerSession must be at least 1");
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Whether session `name` is live (for LAN discovery answers). */
+  has(name: string): boolean {
+    return this.#sessions.has(name);
+  }
+
+  /** Handle one decoded message from `conn`. */
+  handle(conn: Conn, msg: Message): void {
+    switch (msg.t) {
+      case "ping":
+        return conn.send({ t: "pong" });
+      case "pong":
+        return;
+      case "host":
+        return this.#host(conn);
+      case "join":
+        return this.#join(conn, msg.name);
+      case "signal":
+        return this.#signal(conn, msg.peer, msg);
+      default:
+        return conn.close(`unexpected message "${msg.t}" from a peer`);
+    }
+  }
+
+  /** The connection is gone: tidy up and tell the other side. */
+  left(conn: Conn): void {
+    const role = conn.role;
+    conn.role = { kind: "none" };
+    if (role.kind === "host") {
+      const s = role.session;
+      clearTimeout(s.expiry);
+      this.#sessions.delete(s.name);
+      for (const g of s.guests.values()) {
+        g.role = { kind: "none" };
+        g.close("the host has left");
+      }
+      s.guests.clear();
+    } else if (role.kind === "guest") {
+      const s = role.session;
+      if (s.guests.get(role.peer) === conn) {
+        s.guests.delete(role.peer);
+        s.host.send({ t: "bye", peer: role.peer, reason: "guest left" });
+      }
+    }
+  }
+
+  #host(conn: Conn) {
+    if (conn.role.kind !== "none") return conn.close("already registered");
+    let name = mintName();
+    for (let i = 0; this.#sessions.has(name); i++) {
+      if (i > 100) return conn.close("relay is full: no free session names");
+      name = mintName();
+    }
+    const session: Session = {
+      name,
+      host: conn,
+      guests: new Map(),
+      nextPeer: 1,
+      createdAt: Date.now(),
+      everJoined: false,
+      expiry: undefined,
+    };
+    session.expiry = setTimeout(() => {
+      if (!session.everJoined && this.#sessions.get(name) === session) {
+        conn.close("join code expired unused");
+      }
+    }, this.#codeTtlMs);
+    this.#sessions.set(name, session);
+    conn.role = { kind: "host", session };
+    conn.send({ t: "hosted", name, ttl_s: Math.round(this.#codeTtlMs / 1000) });
+  }
+
+  #join(conn: Conn, name: string) {
+    if (conn.role.kind !== "none") return conn.close("already registered");
+    const upper = name.toUpperCase();
+    if (!isValidName(upper)) return conn.close(`"${name.slice(0, 16)}" is not a session name`);
+    const session = this.#sessions.get(upper);
+    if (!session) return conn.close("no such join code (expired, or the host has left)");
+    if (session.guests.size >= this.#maxGuests) {
+      return conn.close(`session is full (${this.#maxGuests} guests)`);
+    }
+    const peer = session.nextPeer++;
+    session.everJoined = true;
+    clearTimeout(session.expiry);
+    session.guests.set(peer, conn);
+    conn.role = { kind: "guest", session, peer };
+    conn.send({ t: "joined", peer });
+    session.host.send({ t: "guest", peer, addr: conn.addr });
+  }
+
+  #signal(conn: Conn, peer: number, msg: Extract<Message, { t: "signal" }>) {
+    const role = conn.role;
+    if (role.kind === "host") {
+      // Host to one of its guests; unknown peers (just left) are dropped quietly.
+      role.session.guests.get(peer)?.send({ t: "signal", peer: 0, data: msg.data });
+    } else if (role.kind === "guest") {
+      role.session.host.send({ t: "signal", peer: role.peer, data: msg.data });
+    } else {
+      conn.close("signal before host/join");
+    }
+  }
+
+  /** Close everything (relay shutdown). */
+  closeAll(reason: string): void {
+    for (const s of this.#sessions.values()) {
+      clearTimeout(s.expiry);
+      for (const g of s.guests.values()) g.close(reason);
+      s.host.close(reason);
+    }
+    this.#sessions.clear();
+  }
+}
