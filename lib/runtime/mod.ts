@@ -7,8 +7,7 @@
  * implement; only HTTP serving and WebSocket upgrade differ per runtime.
  */
 import type { Hono } from "hono";
-import * as denoAdapter from "./deno.ts";
-import * as bunAdapter from "./bun.ts";
+import type * as denoAdapter from "./deno.ts";
 
 export type { HttpServer, ServeOptions } from "./types.ts";
 import type { HttpServer, ServeOptions } from "./types.ts";
@@ -16,7 +15,10 @@ import type { HttpServer, ServeOptions } from "./types.ts";
 /** Which runtime we are on. */
 export const runtimeName: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
 
-const adapter = runtimeName === "bun" ? bunAdapter : denoAdapter;
+// Loaded lazily: hono/bun touches `Bun` at import time, hono/deno touches `Deno`.
+const adapter: typeof denoAdapter = runtimeName === "bun"
+  ? await import("./bun.ts") as unknown as typeof denoAdapter
+  : await import("./deno.ts");
 
 /** Serve a hono app (HTTP + WebSocket upgrade). Port 0 picks a free port. */
 export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {

@@ -18,7 +18,9 @@
  *   relay -> peer    error {message}           sent just before the relay closes
  *   either           ping / pong               keep-alive
  */
-import { Decoder, Encoder } from "cbor-x";
+// "cbor-x/encode" is the pure-JS build: the root export loads the native
+// cbor-extract addon, which crashes Deno (it links against V8 symbols).
+import { Decoder, Encoder } from "cbor-x/encode";
 
 export const VERSION = 1;
 /** Largest encoded message either side accepts (an SDP is a few KiB). */

@@ -76,8 +76,11 @@ export function verifyMessageIntegrity(msg: DecodedStunMessage, key: Uint8Array)
   const received = msg.attributes[index].value;
   if (received.length !== HMAC_SHA1_SIZE) return false;
   const offset = attributeOffsets(msg.attributes)[index];
-  const text = msg.raw.slice(0, offset);
-  new DataView(text.buffer).setUint16(LENGTH_OFFSET, offset + INTEGRITY_ATTRIBUTE_SIZE - HEADER_SIZE);
+  const text = new Uint8Array(msg.raw.subarray(0, offset)); // a copy: the length is rewritten
+  new DataView(text.buffer).setUint16(
+    LENGTH_OFFSET,
+    offset + INTEGRITY_ATTRIBUTE_SIZE - HEADER_SIZE,
+  );
   return timingSafeEqual(hmacSha1(key, text), received);
 }
 

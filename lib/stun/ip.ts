@@ -33,13 +33,29 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   if (zone >= 0) text = text.slice(0, zone);
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
-  const head = halves[0] === "" ? [] : halves[0].split(":");
-  const tail = halves.length === 2 && halves[1] !== "" ? halves[1].split(":") : [];
+  const compressed = halves.length === 2;
+  // A dotted quad may only end the whole address, i.e. end the last half.
+  const head = parseGroups(halves[0], !compressed);
+  const tail = compressed ? parseGroups(halves[1], true) : [];
+  if (!head || !tail) return undefined;
+  if (compressed ? head.length + tail.length > 7 : head.length !== 8) return undefined;
+  const groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+  const bytes = new Uint8Array(16);
+  groups.forEach((g, i) => {
+    bytes[i * 2] = g >> 8;
+    bytes[i * 2 + 1] = g & 0xff;
+  });
+  return bytes;
+}
+
+/** 16-bit groups of one side of "::"; "" is no groups. */
+function parseGroups(text: string, dottedQuadLast: boolean): number[] | undefined {
+  if (text === "") return [];
+  const parts = text.split(":");
   const groups: number[] = [];
-  const all = [...head, ...tail];
-  for (let i = 0; i < all.length; i++) {
-    const part = all[i];
-    if (i === all.length - 1 && part.includes(".")) {
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (dottedQuadLast && i === parts.length - 1 && part.includes(".")) {
       const v4 = parseIPv4(part);
       if (!v4) return undefined;
       groups.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
@@ -49,20 +65,7 @@ export function parseIPv6(text: string): Uint8Array | undefined {
       return undefined;
     }
   }
-  const headGroups = halves.length === 2
-    ? groups.length - (tail.length + (tail.at(-1)?.includes(".") ? 1 : 0))
-    : groups.length;
-  if (halves.length === 1 && groups.length !== 8) return undefined;
-  if (halves.length === 2 && groups.length > 7) return undefined;
-  const bytes = new Uint8Array(16);
-  const put = (g: number, at: number) => {
-    bytes[at * 2] = g >> 8;
-    bytes[at * 2 + 1] = g & 0xff;
-  };
-  for (let i = 0; i < headGroups; i++) put(groups[i], i);
-  const rest = groups.length - headGroups;
-  for (let i = 0; i < rest; i++) put(groups[headGroups + i], 8 - rest + i);
-  return bytes;
+  return groups;
 }
 
 /** Dotted quad for four bytes. */

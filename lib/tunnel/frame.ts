@@ -213,6 +213,18 @@ export function decodeFrame(msg: Uint8Array): Frame {
   }
 }
 
+/**
+ * A DATA frame buffer for `size` payload bytes with its header already written;
+ * the caller copies the payload in at {@link HEADER_SIZE}. Saves the sender a
+ * second copy of every byte it tunnels.
+ */
+export function allocDataFrame(streamId: number, size: number): Uint8Array {
+  if (!Number.isInteger(size) || size < 1 || size > MAX_DATA_PAYLOAD) {
+    throw new RangeError(`DATA payload must be 1..${MAX_DATA_PAYLOAD} bytes, got ${size}`);
+  }
+  return header(FrameType.DATA, streamIdOf(streamId), size);
+}
+
 /** Truncate `text` so that its UTF-8 form fits in `maxBytes`, never splitting a character. */
 export function truncateUtf8(text: string, maxBytes = MAX_REASON_BYTES): string {
   if (text.length * 3 <= maxBytes) return text;

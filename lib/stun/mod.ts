@@ -1,0 +1,80 @@
+/**
+ * STUN (RFC 8489): a pure message codec, the Binding method's server side, a
+ * UDP server and a Binding client.
+ *
+ * @example Ask a server for our reflexive address
+ * ```ts
+ * const { address, port } = await stunBinding({ host: "127.0.0.1", port: 3478 });
+ * ```
+ *
+ * @example Build, encode and check a message
+ * ```ts
+ * const msg = createMessage(StunMethod.Binding, StunClass.Request);
+ * setAttribute(msg, Username, "evtj:h6vY");
+ * const bytes = encodeMessage(msg, { integrityKey: shortTermKey("pass"), fingerprint: true });
+ * const back = decodeMessage(bytes); // throws StunDecodeError on malformed input
+ * verifyMessageIntegrity(back, shortTermKey("pass")) && verifyFingerprint(back); // true
+ * ```
+ */
+export {
+  AttrType,
+  HEADER_SIZE,
+  isComprehensionRequired,
+  MAGIC_COOKIE,
+  MAX_MESSAGE_SIZE,
+  StunClass,
+  StunMethod,
+} from "./constants.ts";
+export { StunBindingError, StunDecodeError } from "./errors.ts";
+export {
+  createMessage,
+  type DecodedStunMessage,
+  decodeMessage,
+  encodeMessage,
+  type EncodeOptions,
+  isStunMessage,
+  messageType,
+  newTransactionId,
+  splitMessageType,
+  type StunAttribute,
+  type StunMessage,
+} from "./message.ts";
+export {
+  type AttributeCodec,
+  ErrorCode,
+  ErrorCodes,
+  type ErrorCodeValue,
+  getAttribute,
+  IceControlled,
+  IceControlling,
+  type MessageContext,
+  Nonce,
+  Priority,
+  Realm,
+  setAttribute,
+  Software,
+  textAttribute,
+  type TextLimits,
+  uint32Attribute,
+  uint64Attribute,
+  UnknownAttributes,
+  Username,
+} from "./attributes.ts";
+export {
+  addressAttribute,
+  AlternateServer,
+  MappedAddress,
+  type TransportAddress,
+  xorAddressAttribute,
+  XorMappedAddress,
+} from "./address.ts";
+export { longTermKey, shortTermKey, verifyMessageIntegrity } from "./integrity.ts";
+export { crc32, hasFingerprint, verifyFingerprint } from "./fingerprint.ts";
+export { answerBinding, type BindingOptions } from "./binding.ts";
+export {
+  DEFAULT_STUN_PORT,
+  startStunServer,
+  type StunServer,
+  type StunServerOptions,
+} from "./server.ts";
+export { stunBinding, type StunBindingOptions, type StunServerAddress } from "./client.ts";

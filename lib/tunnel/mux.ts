@@ -1,0 +1,656 @@
+/**
+ * Stream multiplexer: many tunnelled TCP connections over one reliable, ordered,
+ * message-based channel (see frame.ts for the wire format).
+ *
+ * Two kinds of backpressure keep memory bounded on both peers:
+ * - per stream, credit-based flow control: a sender never has more than the
+ *   receiver's window in flight, and the receiver grants credit back only once
+ *   its consumer says the bytes are consumed (written out to the TCP socket);
+ * - per channel, the sender stops sending DATA while the channel's
+ *   `bufferedAmount` is above a high watermark and polls it until it falls below
+ *   the low watermark (a DataChannel's `bufferedamountlow` event never fires, and
+ *   libwebrtc closes a channel whose send queue passes 16 MiB).
+ *
+ * A stream's error or RESET closes that stream only. A malformed frame means the
+ * peer is broken: the whole mux closes with a reason.
+ */
+import {
+  allocDataFrame,
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  FrameDecodeError,
+  HEADER_SIZE,
+  MAX_DATA_PAYLOAD,
+  MAX_STREAM_ID,
+  PING_PAYLOAD_SIZE,
+  PROTOCOL_VERSION,
+  REMOTE_STREAM_BIT,
+  truncateUtf8,
+} from "./frame.ts";
+
+/**
+ * The channel a mux runs over: open, reliable, ordered, one frame per message.
+ * Implemented by a DataChannel adapter (later QUIC, WebSocket).
+ */
+export interface MessageChannel {
+  send(data: Uint8Array): void;
+  /** Bytes handed to `send` and not yet transmitted. */
+  readonly bufferedAmount: number;
+  onmessage: ((data: Uint8Array) => void) | null;
+  onclose: (() => void) | null;
+  close(): void;
+}
+
+/** Options for {@link Mux}. Every field is optional; defaults are on the fields. */
+export interface MuxOptions {
+  /**
+   * Bytes the peer may send on each stream before we grant more (our receive
+   * window). Default 1 MiB. Throughput per stream is at most window / RTT; the
+   * worst-case receive memory is `maxStreams * initialWindow`.
+   */
+  initialWindow?: number;
+  /** Largest DATA payload we send, 1..65536. Default 65536. */
+  maxFramePayload?: number;
+  /** Stop sending DATA while `channel.bufferedAmount` is above this. Default 4 MiB, max 8 MiB. */
+  highWatermark?: number;
+  /** Resume sending once `bufferedAmount` is at or below this. Default 1 MiB. */
+  lowWatermark?: number;
+  /** How often to poll `bufferedAmount` while paused (only then). Default 5 ms. */
+  pollIntervalMs?: number;
+  /** Streams the peer may have open at once; further OPENs get a RESET. Default 256. */
+  maxStreams?: number;
+}
+
+/** Why a stream closed abruptly: a RESET from either side, or the mux closing. */
+export class StreamResetError extends Error {
+  override name = "StreamResetError";
+  constructor(readonly reason: string, readonly remote: boolean) {
+    super(`stream reset ${remote ? "by peer" : "locally"}: ${reason}`);
+  }
+}
+
+/**
+ * One tunnelled connection: a duplex byte stream with backpressure and
+ * half-close. Callbacks follow the channel's style (assign a function).
+ */
+export interface TunnelStream {
+  /** The id the opening side gave this stream. */
+  readonly id: number;
+  /** True once the stream has closed (gracefully or by reset); `onclose` has fired. */
+  readonly closed: boolean;
+  /**
+   * Receives the peer's data in order. Call {@link consume} for every byte once
+   * it is really consumed; only then does the peer get credit to send more.
+   * Data (and the peer's FIN) that arrive while this is null wait in the stream,
+   * at most one window of it, and are delivered in a microtask after it is set.
+   */
+  ondata: ((chunk: Uint8Array) => void) | null;
+  /** The peer sent FIN: no more data will arrive. Fires after the last `ondata`. */
+  onend: (() => void) | null;
+  /** Everything written has been handed to the channel; writing may continue. */
+  ondrain: (() => void) | null;
+  /** Fires once: with no argument after FIN both ways, or with the reset's cause. */
+  onclose: ((error?: StreamResetError) => void) | null;
+  /** Grant the peer `bytes` more credit: that much delivered data has been consumed. */
+  consume(bytes: number): void;
+  /**
+   * Queue `chunk` for the peer; the stream keeps a reference until it is sent, so
+   * do not modify it. Returns false when bytes are left waiting for credit or for
+   * the channel: stop writing until `ondrain`. Writing to a closed stream drops
+   * the chunk and returns false.
+   */
+  write(chunk: Uint8Array): boolean;
+  /** Send FIN after the queued data (TCP half-close). Idempotent. */
+  end(): void;
+  /** Close both directions now, dropping queued data, and tell the peer why. */
+  reset(reason?: string): void;
+}
+
+const DEFAULTS: Required<MuxOptions> = {
+  initialWindow: 1024 * 1024,
+  maxFramePayload: MAX_DATA_PAYLOAD,
+  highWatermark: 4 * 1024 * 1024,
+  lowWatermark: 1024 * 1024,
+  pollIntervalMs: 5,
+  maxStreams: 256,
+};
+
+/** Keeps a paused sender well under libwebrtc's 16 MiB send queue limit. */
+const MAX_HIGH_WATERMARK = 8 * 1024 * 1024;
+const MAX_WINDOW = 0x4000_0000;
+const MAX_CREDIT = 0xffff_ffff;
+
+function validate(options: MuxOptions): Required<MuxOptions> {
+  const o = { ...DEFAULTS, ...options };
+  const int = (name: keyof MuxOptions, min: number, max: number) => {
+    const v = o[name];
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new RangeError(`Mux option ${name} must be an integer in ${min}..${max}, got ${v}`);
+    }
+  };
+  int("initialWindow", 1, MAX_WINDOW);
+  int("maxFramePayload", 1, MAX_DATA_PAYLOAD);
+  int("highWatermark", 1, MAX_HIGH_WATERMARK);
+  int("lowWatermark", 0, o.highWatermark - 1);
+  int("pollIntervalMs", 1, 1000);
+  int("maxStreams", 1, MAX_STREAM_ID);
+  return o;
+}
+
+/** Multiplexes {@link TunnelStream}s over one {@link MessageChannel}. */
+export class Mux {
+  /** Called for each stream the peer opens (host side). Unset: the peer's OPENs are reset. */
+  onstream: ((stream: TunnelStream) => void) | null = null;
+  /** Called once when the mux closes, with the reason. */
+  onclose: ((reason: string) => void) | null = null;
+
+  readonly #channel: MessageChannel;
+  readonly #opts: Required<MuxOptions>;
+  /** Keyed by the id as we write it on the wire (bit 31 set: the peer opened it). */
+  readonly #streams = new Map<number, Stream>();
+  /** Streams with a DATA or FIN frame they may send now, in round-robin order. */
+  readonly #ready = new Set<Stream>();
+  readonly #pings = new Map<number, { start: number; resolve(ms: number): void; reject(e: Error): void }>();
+  #nextId = 1;
+  #lastPeerId = 0;
+  #peerStreams = 0;
+  /** The peer's per-stream receive window, known from its HELLO. */
+  #peerWindow: number | null = null;
+  #paused = false;
+  #pollTimer: ReturnType<typeof setInterval> | undefined;
+  #flushing = false;
+  #pingSeq = 0;
+  #bytesSent = 0;
+  #bytesReceived = 0;
+  #closeReason: string | null = null;
+
+  /** Takes over `channel`'s callbacks; the channel must already be open. */
+  constructor(channel: MessageChannel, options: MuxOptions = {}) {
+    this.#opts = validate(options);
+    this.#channel = channel;
+    channel.onmessage = (data) => this.#receive(data);
+    channel.onclose = () => this.#shutdown("channel closed", false);
+    this.#sendControl({
+      type: "hello",
+      version: PROTOCOL_VERSION,
+      initialWindow: this.#opts.initialWindow,
+    });
+  }
+
+  /** DATA payload bytes sent on all streams. */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+  /** DATA payload bytes received on all streams. */
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+  /** True once the mux has closed. */
+  get closed(): boolean {
+    return this.#closeReason !== null;
+  }
+  /** Why the mux closed, or null while it is open. */
+  get closeReason(): string | null {
+    return this.#closeReason;
+  }
+  /** Streams currently open in either direction. */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /** Open a stream to the peer (guest side). Data may be written at once. */
+  openStream(): TunnelStream {
+    if (this.closed) throw new Error(`tunnel closed: ${this.#closeReason}`);
+    if (this.#nextId > MAX_STREAM_ID) throw new Error("tunnel stream ids exhausted");
+    const id = this.#nextId++;
+    const stream = new Stream(id, id, this.#peerWindow ?? 0, this.#opts.initialWindow, this);
+    this.#streams.set(id, stream);
+    this.#sendControl({ type: "open", streamId: id });
+    return stream;
+  }
+
+  /** Round-trip time to the peer in milliseconds. Rejects if the mux closes first. */
+  ping(): Promise<number> {
+    if (this.closed) return Promise.reject(new Error(`tunnel closed: ${this.#closeReason}`));
+    const seq = ++this.#pingSeq;
+    const opaque = new Uint8Array(PING_PAYLOAD_SIZE);
+    new DataView(opaque.buffer).setFloat64(0, seq);
+    return new Promise((resolve, reject) => {
+      this.#pings.set(seq, { start: performance.now(), resolve, reject });
+      this.#sendControl({ type: "ping", opaque });
+    });
+  }
+
+  /** Close every stream and the channel, telling the peer why. Idempotent. */
+  close(reason = "closed"): void {
+    this.#shutdown(reason, true);
+  }
+
+  // ---- used by Stream ----
+
+  /** @internal A stream may have a frame to send. */
+  schedule(stream: Stream): void {
+    if (stream.hasFrame()) this.#ready.add(stream);
+    this.#flush();
+  }
+
+  /** @internal Send a frame that does not wait for the channel watermark. */
+  sendControlFrame(frame: Frame): void {
+    this.#sendControl(frame);
+  }
+
+  /** @internal The stream closed; forget it. */
+  release(stream: Stream): void {
+    this.#streams.delete(stream.key);
+    this.#ready.delete(stream);
+    if (stream.key & REMOTE_STREAM_BIT) this.#peerStreams--;
+  }
+
+  // ---- sending ----
+
+  #sendControl(frame: Frame): void {
+    this.#send(encodeFrame(frame));
+  }
+
+  #send(bytes: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.#channel.send(bytes);
+    } catch (err) {
+      this.#shutdown(`send failed: ${errorText(err)}`, false);
+    }
+  }
+
+  /** Send DATA/FIN round-robin until nothing is ready or the channel is too full. */
+  #flush(): void {
+    if (this.#flushing) return; // a callback re-entered; the outer loop continues
+    this.#flushing = true;
+    try {
+      while (!this.#paused && !this.closed && this.#ready.size > 0) {
+        if (this.#channel.bufferedAmount > this.#opts.highWatermark) {
+          this.#pause();
+          break;
+        }
+        const stream = this.#ready.values().next().value!;
+        this.#ready.delete(stream);
+        const frame = stream.takeFrame(this.#opts.maxFramePayload);
+        if (frame) {
+          if (frame.byteLength > HEADER_SIZE) this.#bytesSent += frame.byteLength - HEADER_SIZE;
+          this.#send(frame);
+          stream.sent();
+        }
+        if (stream.hasFrame()) this.#ready.add(stream);
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #pause(): void {
+    this.#paused = true;
+    this.#pollTimer = setInterval(() => {
+      if (this.#channel.bufferedAmount > this.#opts.lowWatermark) return;
+      clearInterval(this.#pollTimer);
+      this.#pollTimer = undefined;
+      this.#paused = false;
+      this.#flush();
+    }, this.#opts.pollIntervalMs);
+  }
+
+  // ---- receiving ----
+
+  #receive(message: Uint8Array): void {
+    if (this.closed) return;
+    let frame: Frame;
+    try {
+      frame = decodeFrame(message); // untrusted bytes from the peer enter here
+    } catch (err) {
+      if (!(err instanceof FrameDecodeError)) throw err;
+      this.#shutdown(`malformed frame from peer: ${err.message}`, true);
+      return;
+    }
+    if (this.#peerWindow === null && frame.type !== "hello") {
+      this.#shutdown(`protocol error: ${frame.type.toUpperCase()} before HELLO`, true);
+      return;
+    }
+    switch (frame.type) {
+      case "hello":
+        return this.#onHello(frame.version, frame.initialWindow);
+      case "open":
+        return this.#onOpen(frame.streamId);
+      case "data":
+        this.#bytesReceived += frame.data.byteLength;
+        return this.#lookup(frame.streamId)?.receiveData(frame.data);
+      case "fin":
+        return this.#lookup(frame.streamId)?.receiveFin();
+      case "credit": {
+        const stream = this.#lookup(frame.streamId);
+        if (stream?.receiveCredit(frame.credit)) this.schedule(stream);
+        return;
+      }
+      case "reset":
+        return this.#lookup(frame.streamId)?.finish(new StreamResetError(frame.reason, true));
+      case "ping":
+        return this.#sendControl({ type: "pong", opaque: frame.opaque });
+      case "pong":
+        return this.#onPong(frame.opaque);
+      case "goaway":
+        return this.#shutdown(`peer closed the tunnel: ${frame.reason}`, false);
+    }
+  }
+
+  /** A frame's stream, or undefined for a closed or unknown id (such frames are ignored). */
+  #lookup(wireId: number): Stream | undefined {
+    // The peer sets bit 31 for streams we opened; we key those without it, and vice versa.
+    return this.#streams.get((wireId ^ REMOTE_STREAM_BIT) >>> 0);
+  }
+
+  #onHello(version: number, window: number): void {
+    if (this.#peerWindow !== null) {
+      return this.#shutdown("protocol error: second HELLO", true);
+    }
+    if (version !== PROTOCOL_VERSION) {
+      return this.#shutdown(
+        `peer speaks tunnel protocol v${version}, we speak v${PROTOCOL_VERSION}`,
+        true,
+      );
+    }
+    this.#peerWindow = window;
+    // Streams opened before the HELLO arrived had no credit yet.
+    for (const stream of this.#streams.values()) {
+      if (stream.receiveCredit(window)) this.#ready.add(stream);
+    }
+    this.#flush();
+  }
+
+  #onOpen(id: number): void {
+    if (id <= this.#lastPeerId) {
+      return this.#shutdown(`protocol error: OPEN reuses stream id ${id}`, true);
+    }
+    this.#lastPeerId = id;
+    const key = (id | REMOTE_STREAM_BIT) >>> 0;
+    if (this.#peerStreams >= this.#opts.maxStreams || !this.onstream) {
+      const reason = this.onstream ? "too many streams" : "not accepting streams";
+      return this.#sendControl({ type: "reset", streamId: key, reason });
+    }
+    const stream = new Stream(key, id, this.#peerWindow!, this.#opts.initialWindow, this);
+    this.#streams.set(key, stream);
+    this.#peerStreams++;
+    try {
+      this.onstream(stream);
+    } catch (err) {
+      stream.reset(`error: ${errorText(err)}`);
+    }
+  }
+
+  #onPong(opaque: Uint8Array): void {
+    const seq = new DataView(opaque.buffer, opaque.byteOffset, opaque.byteLength).getFloat64(0);
+    const ping = this.#pings.get(seq);
+    if (!ping) return; // not ours, or answered twice
+    this.#pings.delete(seq);
+    ping.resolve(performance.now() - ping.start);
+  }
+
+  #shutdown(reason: string, tellPeer: boolean): void {
+    if (this.closed) return;
+    if (tellPeer) this.#sendControl({ type: "goaway", reason: truncateUtf8(reason) });
+    this.#closeReason = reason;
+    clearInterval(this.#pollTimer);
+    this.#pollTimer = undefined;
+    this.#ready.clear();
+    this.#channel.onmessage = null;
+    this.#channel.onclose = null;
+    try {
+      this.#channel.close();
+    } catch {
+      // already closed
+    }
+    for (const stream of [...this.#streams.values()]) {
+      stream.finish(new StreamResetError(`tunnel closed: ${reason}`, false));
+    }
+    const error = new Error(`tunnel closed: ${reason}`);
+    for (const ping of this.#pings.values()) ping.reject(error);
+    this.#pings.clear();
+    try {
+      this.onclose?.(reason);
+    } catch {
+      // the mux is closed either way
+    }
+  }
+}
+
+/** A stream's state; users see it as a {@link TunnelStream}. */
+class Stream implements TunnelStream {
+  ondrain: ((this: void) => void) | null = null;
+  onend: (() => void) | null = null;
+  onclose: ((error?: StreamResetError) => void) | null = null;
+
+  #ondata: ((chunk: Uint8Array) => void) | null = null;
+  readonly #mux: Mux;
+  #closed = false;
+
+  // Sending.
+  /** Bytes the peer still allows us to send. */
+  #credit: number;
+  readonly #queue: Uint8Array[] = [];
+  /** Bytes of #queue[0] already sent. */
+  #queueOffset = 0;
+  #queued = 0;
+  #needDrain = false;
+  #endQueued = false;
+  #finSent = false;
+
+  // Receiving.
+  /** Bytes we still allow the peer to send. */
+  #allowance: number;
+  readonly #window: number;
+  /** Consumed bytes not yet granted back; sent as CREDIT once large enough. */
+  #unacked = 0;
+  /** Delivered or waiting bytes the consumer has not consumed yet. */
+  #unconsumed = 0;
+  /** Data waiting for an `ondata` handler. */
+  readonly #inbox: Uint8Array[] = [];
+  #finReceived = false;
+  #endDelivered = false;
+  #deliveryScheduled = false;
+
+  constructor(
+    /** Id as we write it on the wire. */
+    readonly key: number,
+    readonly id: number,
+    credit: number,
+    window: number,
+    mux: Mux,
+  ) {
+    this.#credit = credit;
+    this.#allowance = window;
+    this.#window = window;
+    this.#mux = mux;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get ondata(): ((chunk: Uint8Array) => void) | null {
+    return this.#ondata;
+  }
+  set ondata(handler: ((chunk: Uint8Array) => void) | null) {
+    this.#ondata = handler;
+    if (handler && (this.#inbox.length > 0 || this.#finReceived)) this.#scheduleDelivery();
+  }
+
+  consume(bytes: number): void {
+    if (this.#closed) return;
+    if (!Number.isInteger(bytes) || bytes < 0 || bytes > this.#unconsumed) {
+      throw new RangeError(`consume(${bytes}): only ${this.#unconsumed} bytes are unconsumed`);
+    }
+    this.#unconsumed -= bytes;
+    if (this.#finReceived) return; // the peer sends nothing more: no credit needed
+    this.#unacked += bytes;
+    // Granting in quarter-window steps saves frames; it cannot stall the peer,
+    // because a peer out of credit means a whole window is unacked here.
+    if (this.#unacked >= Math.ceil(this.#window / 4)) {
+      const credit = this.#unacked;
+      this.#unacked = 0;
+      this.#allowance += credit;
+      this.#mux.sendControlFrame({ type: "credit", streamId: this.key, credit });
+    }
+  }
+
+  write(chunk: Uint8Array): boolean {
+    if (this.#closed) return false;
+    if (this.#endQueued) throw new Error("write after end");
+    if (chunk.byteLength > 0) {
+      this.#queue.push(chunk);
+      this.#queued += chunk.byteLength;
+      this.#mux.schedule(this);
+    }
+    if (this.#queued === 0) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  end(): void {
+    if (this.#closed || this.#endQueued) return;
+    this.#endQueued = true;
+    this.#mux.schedule(this);
+  }
+
+  reset(reason = "reset"): void {
+    if (this.#closed) return;
+    const why = truncateUtf8(reason);
+    this.#mux.sendControlFrame({ type: "reset", streamId: this.key, reason: why });
+    this.finish(new StreamResetError(why, false));
+  }
+
+  // ---- used by Mux ----
+
+  /** Whether a DATA or FIN frame could be sent now. */
+  hasFrame(): boolean {
+    if (this.#closed) return false;
+    if (this.#queued > 0) return this.#credit > 0;
+    return this.#endQueued && !this.#finSent;
+  }
+
+  /** The next DATA (at most `maxPayload`, within credit) or FIN frame, or null. */
+  takeFrame(maxPayload: number): Uint8Array | null {
+    if (this.#queued > 0) {
+      const size = Math.min(this.#queued, this.#credit, maxPayload);
+      if (size === 0) return null;
+      const frame = allocDataFrame(this.key, size);
+      let at = HEADER_SIZE;
+      while (at < frame.byteLength) {
+        const head = this.#queue[0];
+        const take = Math.min(head.byteLength - this.#queueOffset, frame.byteLength - at);
+        frame.set(head.subarray(this.#queueOffset, this.#queueOffset + take), at);
+        at += take;
+        this.#queueOffset += take;
+        if (this.#queueOffset === head.byteLength) {
+          this.#queue.shift();
+          this.#queueOffset = 0;
+        }
+      }
+      this.#queued -= size;
+      this.#credit -= size;
+      return frame;
+    }
+    if (this.#endQueued && !this.#finSent) {
+      this.#finSent = true;
+      return encodeFrame({ type: "fin", streamId: this.key });
+    }
+    return null;
+  }
+
+  /** A frame from takeFrame went out. */
+  sent(): void {
+    if (this.#queued === 0 && this.#needDrain) {
+      this.#needDrain = false;
+      this.#call(this.ondrain);
+    }
+    this.#maybeClose();
+  }
+
+  /** Add the peer's credit; true if that lets us send. */
+  receiveCredit(credit: number): boolean {
+    if (this.#credit + credit > MAX_CREDIT) {
+      this.reset("protocol error: credit overflow");
+      return false;
+    }
+    this.#credit += credit;
+    return this.hasFrame();
+  }
+
+  receiveData(data: Uint8Array): void {
+    if (this.#finReceived) return this.reset("protocol error: DATA after FIN");
+    if (data.byteLength > this.#allowance) {
+      return this.reset("protocol error: flow-control window exceeded");
+    }
+    this.#allowance -= data.byteLength;
+    this.#unconsumed += data.byteLength;
+    if (this.#ondata && this.#inbox.length === 0) {
+      this.#call(this.#ondata, data);
+    } else {
+      this.#inbox.push(data);
+    }
+  }
+
+  receiveFin(): void {
+    if (this.#finReceived) return this.reset("protocol error: second FIN");
+    this.#finReceived = true;
+    if (this.#ondata) this.#scheduleDelivery();
+  }
+
+  /** Close now: after FIN both ways (no error) or because of a reset. */
+  finish(error?: StreamResetError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#queued = 0;
+    this.#inbox.length = 0;
+    this.#mux.release(this);
+    try {
+      this.onclose?.(error);
+    } catch {
+      // closed either way
+    }
+  }
+
+  // ---- internals ----
+
+  #scheduleDelivery(): void {
+    if (this.#deliveryScheduled) return;
+    this.#deliveryScheduled = true;
+    queueMicrotask(() => {
+      this.#deliveryScheduled = false;
+      while (!this.#closed && this.#ondata && this.#inbox.length > 0) {
+        this.#call(this.#ondata, this.#inbox.shift()!);
+      }
+      if (this.#closed || !this.#ondata || this.#inbox.length > 0) return;
+      if (this.#finReceived && !this.#endDelivered) {
+        this.#endDelivered = true;
+        this.#call(this.onend);
+        this.#maybeClose();
+      }
+    });
+  }
+
+  #maybeClose(): void {
+    if (this.#finSent && this.#endDelivered) this.finish();
+  }
+
+  /** Run a user callback; if it throws, that breaks this stream only. */
+  #call<A extends unknown[]>(fn: ((...args: A) => void) | null, ...args: A): void {
+    if (!fn) return;
+    try {
+      fn(...args);
+    } catch (err) {
+      this.reset(`error: ${errorText(err)}`);
+    }
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,81 @@
+import { Encoder } from "cbor-x/encode";
+import { assertEquals, assertThrows } from "../_util/assert.ts";
+import { mutate, prng, randomBytes } from "../_util/prng.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  type Message,
+  SignalDecodeError,
+} from "../../lib/signal/mod.ts";
+
+const samples: Message[] = [
+  { t: "host" },
+  { t: "hosted", name: "K7M2", ttl_s: 86400 },
+  { t: "join", name: "K7M2" },
+  { t: "joined", peer: 1 },
+  { t: "guest", peer: 7, addr: { address: "203.0.113.9", port: 40000 } },
+  { t: "signal", peer: 0, data: { kind: "offer", sdp: "v=0\r\n" } },
+  { t: "signal", peer: 3, data: { kind: "answer", sdp: "v=0\r\n" } },
+  {
+    t: "signal",
+    peer: 3,
+    data: { kind: "candidate", candidate: "candidate:1 1 udp 1 10.0.0.1 5000 typ host", mid: "0", mline: 0 },
+  },
+  { t: "signal", peer: 3, data: { kind: "candidate", candidate: "c", mid: null, mline: null } },
+  { t: "signal", peer: 3, data: { kind: "end-of-candidates" } },
+  { t: "bye", peer: 2, reason: "guest left" },
+  { t: "welcome", addr: { address: "::1", port: 1 }, stun_port: 3478 },
+  { t: "error", message: "no such join code" },
+  { t: "ping" },
+  { t: "pong" },
+];
+
+Deno.test("every message type survives encode then decode", () => {
+  for (const msg of samples) assertEquals(decodeMessage(encodeMessage(msg)), msg, msg.t);
+});
+
+const enc = new Encoder({ useRecords: false, mapsAsObjects: true });
+const raw = (x: unknown) => enc.encode(x) as Uint8Array;
+
+Deno.test("malformed messages are refused with an error naming the field", () => {
+  const cases: [string, Uint8Array, string][] = [
+    ["not CBOR", new Uint8Array([0xff, 0xff, 0x00]), "message"],
+    ["an array", raw([1, 2]), "message"],
+    ["no version", raw({ t: "host" }), "v"],
+    ["future version", raw({ v: 2, t: "host" }), "v"],
+    ["unknown type", raw({ v: 1, t: "teleport" }), "t"],
+    ["type not a string", raw({ v: 1, t: 5 }), "t"],
+    ["join without name", raw({ v: 1, t: "join" }), "name"],
+    ["negative peer", raw({ v: 1, t: "joined", peer: -1 }), "peer"],
+    ["fractional peer", raw({ v: 1, t: "joined", peer: 1.5 }), "peer"],
+    ["port out of range", raw({ v: 1, t: "guest", peer: 1, addr: { address: "x", port: 70000 } }), "port"],
+    ["signal without data", raw({ v: 1, t: "signal", peer: 1 }), "data"],
+    ["unknown signal kind", raw({ v: 1, t: "signal", peer: 1, data: { kind: "x" } }), "data.kind"],
+    ["oversized", new Uint8Array(MAX_MESSAGE_BYTES + 1), "message"],
+    ["proto key only", raw({ v: 1, t: "join", ["__proto__"]: { name: "K7M2" } }), "name"],
+  ];
+  for (const [what, bytes, field] of cases) {
+    const err = assertThrows(() => decodeMessage(bytes), SignalDecodeError);
+    assertEquals(err.field, field, what);
+  }
+});
+
+Deno.test("random and mutated input only ever yields SignalDecodeError (100,000 cases, seeded)", () => {
+  const rand = prng(0x5eed);
+  const valid = samples.map(encodeMessage);
+  for (let i = 0; i < 100_000; i++) {
+    const input = i % 2 === 0
+      ? mutate(rand, valid[i % valid.length])
+      : randomBytes(rand, (rand() * 64) | 0);
+    try {
+      const msg = decodeMessage(input);
+      // Whatever decodes must encode and decode to the same thing.
+      assertEquals(decodeMessage(encodeMessage(msg)), msg);
+    } catch (err) {
+      if (!(err instanceof SignalDecodeError)) {
+        throw new Error(`case ${i}: ${(err as Error).constructor.name}: ${err}`);
+      }
+    }
+  }
+});
