@@ -76,7 +76,10 @@ export const BEHAVIOURS: Readonly<Record<NatKind, Behaviour>> = {
 };
 
 /** Every valid `RouterKind`, for validating options. */
-export const ROUTER_KINDS: readonly RouterKind[] = ["none", ...Object.keys(BEHAVIOURS) as NatKind[]];
+export const ROUTER_KINDS: readonly RouterKind[] = [
+  "none",
+  ...Object.keys(BEHAVIOURS) as NatKind[],
+];
 
 /** Interfaces and addresses inside one router namespace. */
 export interface RouterPorts {

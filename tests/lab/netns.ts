@@ -39,7 +39,7 @@
 import { spawnSync } from "node:child_process";
 import { constants } from "node:os";
 import process from "node:process";
-import { type NatKind, ROUTER_KINDS, routerRules, type RouterKind } from "./nat.ts";
+import { type NatKind, ROUTER_KINDS, type RouterKind, routerRules } from "./nat.ts";
 import {
   exec,
   type ExecOptions,
@@ -183,10 +183,15 @@ async function build(plan: Plan): Promise<void> {
   await ipBatch(null, plan.namespaces.map((ns) => `netns add ${ns}`));
   await Promise.all(plan.namespaces.map((ns) => {
     const forward = plan.sites.some((s) => s.routerNs === ns) ? 1 : 0;
+    // Before any interface exists, so "default" applies to all of them.
     return runChecked([
-      ..."ip netns exec".split(" "),
+      "ip",
+      "netns",
+      "exec",
       ns,
-      ..."sysctl -q -w".split(" "),
+      "sysctl",
+      "-q",
+      "-w",
       "net.ipv6.conf.all.disable_ipv6=1",
       "net.ipv6.conf.default.disable_ipv6=1",
       `net.ipv4.ip_forward=${forward}`,
@@ -198,12 +203,14 @@ async function build(plan: Plan): Promise<void> {
     `link set ${BRIDGE} up`,
     `addr add ${internet.ip}/24 dev ${BRIDGE}`,
     `addr add ${internet.altIp}/24 dev ${BRIDGE}`,
-    ...plan.sites.flatMap((site) => [
-      `link add ${site.port} type veth peer name ${site.routerNs ? WAN : HOST_IF} netns ${
-        site.routerNs ?? site.ns
-      }`,
-      `link set ${site.port} master ${BRIDGE} up`,
-    ]),
+    ...plan.sites.flatMap((site) => {
+      // The far end goes straight into the router (or a "none" host) as its WAN side.
+      const [peer, peerNs] = site.routerNs ? [WAN, site.routerNs] : [HOST_IF, site.ns];
+      return [
+        `link add ${site.port} type veth peer name ${peer} netns ${peerNs}`,
+        `link set ${site.port} master ${BRIDGE} up`,
+      ];
+    }),
   ]);
   await Promise.all(plan.sites.map((site) => buildSite(site)));
 }
@@ -238,8 +245,9 @@ async function buildSite(site: SitePlan): Promise<void> {
     runChecked(["ip", "netns", "exec", site.routerNs, "iptables-restore"], {
       input: rules.iptables,
     }),
-    rules.nft &&
-    runChecked(["ip", "netns", "exec", site.routerNs, "nft", "-f", "-"], { input: rules.nft }),
+    rules.nft
+      ? runChecked(["ip", "netns", "exec", site.routerNs, "nft", "-f", "-"], { input: rules.nft })
+      : null,
   ]);
 }
 
@@ -328,14 +336,16 @@ class NetnsLab implements Lab {
 /** Kill whatever still runs in the namespaces, then delete them. Missing ones are fine. */
 async function removeNamespaces(namespaces: readonly string[]): Promise<void> {
   const existing = new Set(await listNamespaces());
-  await Promise.all(namespaces.filter((ns) => existing.has(ns)).map(async (ns) => {
-    const pids = await run(["ip", "netns", "pids", ns]);
-    for (const pid of pids.stdout.split("\n").filter(Boolean)) killPid(Number(pid));
-    const result = await run(["ip", "netns", "del", ns]);
-    if (result.code !== 0 && (await listNamespaces()).includes(ns)) {
-      throw new Error(`ip netns del ${ns}: ${result.stderr.trim()}`);
-    }
-  }));
+  await Promise.all(
+    namespaces.filter((ns) => existing.has(ns)).map(async (ns) => {
+      const pids = await run(["ip", "netns", "pids", ns]);
+      for (const pid of pids.stdout.split("\n").filter(Boolean)) killPid(Number(pid));
+      const result = await run(["ip", "netns", "del", ns]);
+      if (result.code !== 0 && (await listNamespaces()).includes(ns)) {
+        throw new Error(`ip netns del ${ns}: ${result.stderr.trim()}`);
+      }
+    }),
+  );
 }
 
 function removeNamespaceSync(ns: string) {
