@@ -151,7 +151,10 @@ export class Mux {
   readonly #streams = new Map<number, Stream>();
   /** Streams with a DATA or FIN frame they may send now, in round-robin order. */
   readonly #ready = new Set<Stream>();
-  readonly #pings = new Map<number, { start: number; resolve(ms: number): void; reject(e: Error): void }>();
+  readonly #pings = new Map<
+    number,
+    { start: number; resolve(ms: number): void; reject(e: Error): void }
+  >();
   #nextId = 1;
   #lastPeerId = 0;
   #peerStreams = 0;
@@ -204,7 +207,7 @@ export class Mux {
     if (this.closed) throw new Error(`tunnel closed: ${this.#closeReason}`);
     if (this.#nextId > MAX_STREAM_ID) throw new Error("tunnel stream ids exhausted");
     const id = this.#nextId++;
-    const stream = new Stream(id, id, this.#peerWindow ?? 0, this.#opts.initialWindow, this);
+    const stream = new Stream(id, id, this.#peerWindow ?? 0, this.#opts.initialWindow, this.#owner);
     this.#streams.set(id, stream);
     this.#sendControl({ type: "open", streamId: id });
     return stream;
@@ -215,7 +218,9 @@ export class Mux {
     if (this.closed) return Promise.reject(new Error(`tunnel closed: ${this.#closeReason}`));
     const seq = ++this.#pingSeq;
     const opaque = new Uint8Array(PING_PAYLOAD_SIZE);
-    new DataView(opaque.buffer).setFloat64(0, seq);
+    const dv = new DataView(opaque.buffer);
+    dv.setUint32(0, Math.floor(seq / 2 ** 32));
+    dv.setUint32(4, seq >>> 0);
     return new Promise((resolve, reject) => {
       this.#pings.set(seq, { start: performance.now(), resolve, reject });
       this.#sendControl({ type: "ping", opaque });
@@ -227,27 +232,23 @@ export class Mux {
     this.#shutdown(reason, true);
   }
 
-  // ---- used by Stream ----
+  // ---- sending ----
 
-  /** @internal A stream may have a frame to send. */
-  schedule(stream: Stream): void {
+  /** What streams may ask of their mux. */
+  readonly #owner: StreamOwner = {
+    schedule: (stream) => this.#schedule(stream),
+    control: (frame) => this.#sendControl(frame),
+    release: (stream) => {
+      this.#streams.delete(stream.key);
+      this.#ready.delete(stream);
+      if (stream.key & REMOTE_STREAM_BIT) this.#peerStreams--;
+    },
+  };
+
+  #schedule(stream: Stream): void {
     if (stream.hasFrame()) this.#ready.add(stream);
     this.#flush();
   }
-
-  /** @internal Send a frame that does not wait for the channel watermark. */
-  sendControlFrame(frame: Frame): void {
-    this.#sendControl(frame);
-  }
-
-  /** @internal The stream closed; forget it. */
-  release(stream: Stream): void {
-    this.#streams.delete(stream.key);
-    this.#ready.delete(stream);
-    if (stream.key & REMOTE_STREAM_BIT) this.#peerStreams--;
-  }
-
-  // ---- sending ----
 
   #sendControl(frame: Frame): void {
     this.#send(encodeFrame(frame));
@@ -326,7 +327,7 @@ export class Mux {
         return this.#lookup(frame.streamId)?.receiveFin();
       case "credit": {
         const stream = this.#lookup(frame.streamId);
-        if (stream?.receiveCredit(frame.credit)) this.schedule(stream);
+        if (stream?.receiveCredit(frame.credit)) this.#schedule(stream);
         return;
       }
       case "reset":
@@ -374,7 +375,7 @@ export class Mux {
       const reason = this.onstream ? "too many streams" : "not accepting streams";
       return this.#sendControl({ type: "reset", streamId: key, reason });
     }
-    const stream = new Stream(key, id, this.#peerWindow!, this.#opts.initialWindow, this);
+    const stream = new Stream(key, id, this.#peerWindow!, this.#opts.initialWindow, this.#owner);
     this.#streams.set(key, stream);
     this.#peerStreams++;
     try {
@@ -385,7 +386,8 @@ export class Mux {
   }
 
   #onPong(opaque: Uint8Array): void {
-    const seq = new DataView(opaque.buffer, opaque.byteOffset, opaque.byteLength).getFloat64(0);
+    const dv = new DataView(opaque.buffer, opaque.byteOffset, opaque.byteLength);
+    const seq = dv.getUint32(0) * 2 ** 32 + dv.getUint32(4);
     const ping = this.#pings.get(seq);
     if (!ping) return; // not ours, or answered twice
     this.#pings.delete(seq);
@@ -394,7 +396,10 @@ export class Mux {
 
   #shutdown(reason: string, tellPeer: boolean): void {
     if (this.closed) return;
-    if (tellPeer) this.#sendControl({ type: "goaway", reason: truncateUtf8(reason) });
+    if (tellPeer) {
+      this.#sendControl({ type: "goaway", reason: truncateUtf8(reason) });
+      if (this.closed) return; // the send failed and closed the mux already
+    }
     this.#closeReason = reason;
     clearInterval(this.#pollTimer);
     this.#pollTimer = undefined;
@@ -420,14 +425,24 @@ export class Mux {
   }
 }
 
+/** The mux as its streams see it. */
+interface StreamOwner {
+  /** The stream may have a DATA or FIN frame to send. */
+  schedule(stream: Stream): void;
+  /** Send a frame that does not wait for the channel watermark. */
+  control(frame: Frame): void;
+  /** The stream closed; forget it. */
+  release(stream: Stream): void;
+}
+
 /** A stream's state; users see it as a {@link TunnelStream}. */
 class Stream implements TunnelStream {
-  ondrain: ((this: void) => void) | null = null;
+  ondrain: (() => void) | null = null;
   onend: (() => void) | null = null;
   onclose: ((error?: StreamResetError) => void) | null = null;
 
   #ondata: ((chunk: Uint8Array) => void) | null = null;
-  readonly #mux: Mux;
+  readonly #mux: StreamOwner;
   #closed = false;
 
   // Sending.
@@ -461,7 +476,7 @@ class Stream implements TunnelStream {
     readonly id: number,
     credit: number,
     window: number,
-    mux: Mux,
+    mux: StreamOwner,
   ) {
     this.#credit = credit;
     this.#allowance = window;
@@ -495,7 +510,7 @@ class Stream implements TunnelStream {
       const credit = this.#unacked;
       this.#unacked = 0;
       this.#allowance += credit;
-      this.#mux.sendControlFrame({ type: "credit", streamId: this.key, credit });
+      this.#mux.control({ type: "credit", streamId: this.key, credit });
     }
   }
 
@@ -521,7 +536,7 @@ class Stream implements TunnelStream {
   reset(reason = "reset"): void {
     if (this.#closed) return;
     const why = truncateUtf8(reason);
-    this.#mux.sendControlFrame({ type: "reset", streamId: this.key, reason: why });
+    this.#mux.control({ type: "reset", streamId: this.key, reason: why });
     this.finish(new StreamResetError(why, false));
   }
 

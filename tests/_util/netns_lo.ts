@@ -1,0 +1,44 @@
+/**
+ * One private network namespace for loopback integration tests: `lo` plus a
+ * veth pair (10.77.0.1/24) carrying the default route, so WebRTC has a normal
+ * interface and LAN multicast discovery has somewhere to go. Nothing in it can
+ * reach outside the machine. Removed on dispose, whatever happened.
+ */
+import { run, runChecked } from "../lab/process.ts";
+
+export interface LoopbackNs extends AsyncDisposable {
+  ns: string;
+  /** Address of the namespace's non-loopback interface. */
+  lanIp: string;
+}
+
+export async function createLoopbackNs(): Promise<LoopbackNs> {
+  const ns = `tunlo${Deno.pid % 100000}${Math.floor(Math.random() * 1000)}`;
+  const lanIp = "10.77.0.1";
+  await runChecked(["ip", "netns", "add", ns]);
+  const remove = async () => {
+    const pids = (await run(["ip", "netns", "pids", ns])).stdout.split(/\s+/).filter(Boolean);
+    for (const pid of pids) {
+      try {
+        Deno.kill(Number(pid), "SIGKILL");
+      } catch { /* gone */ }
+    }
+    await run(["ip", "netns", "del", ns]);
+  };
+  try {
+    for (
+      const cmd of [
+        ["link", "set", "lo", "up"],
+        ["link", "add", "tv0", "type", "veth", "peer", "name", "tv1"],
+        ["addr", "add", `${lanIp}/24`, "dev", "tv0"],
+        ["link", "set", "tv0", "up"],
+        ["link", "set", "tv1", "up"],
+        ["route", "add", "default", "dev", "tv0"],
+      ]
+    ) await runChecked(["ip", "-n", ns, ...cmd]);
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { ns, lanIp, [Symbol.asyncDispose]: remove };
+}

@@ -1,0 +1,58 @@
+/** The command line as a user meets it: help, version, usage errors and exit codes. */
+import { assert, assertEquals } from "../_util/assert.ts";
+import { run } from "../lab/process.ts";
+import { DENO, ROOT } from "../_util/tun.ts";
+
+const tun = (...args: string[]) => run([DENO, "run", "-A", "--quiet", `${ROOT}/main.ts`, ...args]);
+
+Deno.test("--help explains every command and flag, and exits 0", async () => {
+  const top = await tun("--help");
+  assertEquals(top.code, 0);
+  for (const word of ["p2p", "p2p-join", "relay"]) assert(top.stdout.includes(word), word);
+  const cases: [string, string[]][] = [
+    ["p2p", ["--relay", "--p2p-timeout", "--json"]],
+    ["p2p-join", ["--port", "--relay", "--p2p-timeout", "--json", "--bind"]],
+    ["relay", ["--listen", "--stun-port", "--public-host", "--code-ttl", "--json"]],
+  ];
+  for (const [cmd, flags] of cases) {
+    const r = await tun(cmd, "--help");
+    assertEquals(r.code, 0, cmd);
+    for (const f of flags) assert(r.stdout.includes(f), `${cmd} --help mentions ${f}`);
+  }
+});
+
+Deno.test("--version prints the version", async () => {
+  const r = await tun("--version");
+  assertEquals(r.code, 0);
+  assert(/^\d+\.\d+\.\d+/.test(r.stdout.trim()), r.stdout);
+});
+
+Deno.test("bad input is a one-line error and exit code 2", async () => {
+  const cases: [string[], RegExp][] = [
+    [["p2p", "abc"], /port number/],
+    [["p2p", "70000"], /port number/],
+    [["p2p", "3000", "--p2p-timeout", "soon"], /not a duration/],
+    [["p2p", "3000", "--relay", "ftp://x"], /http/],
+    [["p2p-join", "XX"], /12 characters/],
+    [["p2p-join", "K7M2-QX9P-4RTU"], /character/],
+    [["p2p-join", "K7M2-QX9P-4RTW", "--port", "-1"], /./],
+    [["relay", "--listen", "nowhere"], /HOST:PORT/],
+    [["teleport"], /unknown command/],
+    [["p2p"], /missing required argument/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await tun(...args);
+    assertEquals(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    const lines = r.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, `${args.join(" ")}: one line, got ${JSON.stringify(r.stderr)}`);
+    assert(pattern.test(lines[0]), `${args.join(" ")}: ${lines[0]}`);
+  }
+});
+
+Deno.test("with --json a usage error is an error event on stdout", async () => {
+  const r = await tun("p2p", "abc", "--json");
+  assertEquals(r.code, 2);
+  const ev = JSON.parse(r.stdout.trim());
+  assertEquals(ev.event, "error");
+  assert(String(ev.message).includes("port"));
+});

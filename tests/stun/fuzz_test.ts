@@ -1,0 +1,216 @@
+/**
+ * Seeded fuzzing of the codec. Random valid messages must round-trip
+ * byte-for-byte; random and mutated datagrams must only ever produce
+ * StunDecodeError, never another exception, from every decoding entry point.
+ * Seeds are fixed so a failure reproduces; change them to explore further.
+ */
+import assert from "node:assert/strict";
+import {
+  AlternateServer,
+  answerBinding,
+  type AttributeCodec,
+  decodeMessage,
+  encodeMessage,
+  ErrorCode,
+  getAttribute,
+  IceControlled,
+  IceControlling,
+  MappedAddress,
+  Nonce,
+  Priority,
+  Realm,
+  shortTermKey,
+  Software,
+  type StunAttribute,
+  type StunClass,
+  StunDecodeError,
+  type StunMessage,
+  type TransportAddress,
+  UnknownAttributes,
+  Username,
+  verifyFingerprint,
+  verifyMessageIntegrity,
+  XorMappedAddress,
+} from "../../lib/stun/mod.ts";
+import { formatIPv4, formatIPv6 } from "../../lib/stun/ip.ts";
+import { mulberry32 } from "./_helpers.ts";
+
+type Random = () => number;
+const int = (r: Random, below: number) => Math.floor(r() * below);
+const bytes = (r: Random, n: number) => Uint8Array.from({ length: n }, () => int(r, 256));
+
+/** Code points from ASCII, Latin-1, CJK and astral planes, so UTF-8 has 1 to 4 bytes. */
+function text(r: Random, maxChars: number): string {
+  const ranges = [[0x20, 0x7e], [0xa0, 0xff], [0x3040, 0x30ff], [0x1f300, 0x1f64f]];
+  let s = "";
+  for (let n = int(r, maxChars + 1); n > 0; n--) {
+    const [lo, hi] = ranges[int(r, ranges.length)];
+    s += String.fromCodePoint(lo + int(r, hi - lo + 1));
+  }
+  return s;
+}
+
+function address(r: Random): TransportAddress {
+  return r() < 0.5
+    ? { family: "IPv4", address: formatIPv4(bytes(r, 4)), port: int(r, 65536) }
+    : { family: "IPv6", address: formatIPv6(bytes(r, 16)), port: int(r, 65536) };
+}
+
+/** Every typed attribute, with a generator of valid values for it. */
+// deno-lint-ignore no-explicit-any
+const GENERATORS: [AttributeCodec<any>, (r: Random) => unknown][] = [
+  [Username, (r) => text(r, 100)],
+  [Software, (r) => text(r, 127)],
+  [Realm, (r) => text(r, 127)],
+  [Nonce, (r) => text(r, 127)],
+  [Priority, (r) => int(r, 2 ** 32)],
+  [IceControlled, (r) => BigInt(int(r, 2 ** 32)) << 32n | BigInt(int(r, 2 ** 32))],
+  [IceControlling, (r) => BigInt(int(r, 2 ** 32))],
+  [ErrorCode, (r) => ({ code: 300 + int(r, 400), reason: text(r, 40) })],
+  [UnknownAttributes, (r) => Array.from({ length: int(r, 12) }, () => int(r, 65536))],
+  [MappedAddress, address],
+  [XorMappedAddress, address],
+  [AlternateServer, address],
+];
+const CODECS = GENERATORS.map(([codec]) => codec);
+
+interface Generated {
+  msg: StunMessage;
+  /** Value of the first attribute of each typed codec added, keyed by type. */
+  expected: Map<number, unknown>;
+  key?: Uint8Array;
+  fingerprint: boolean;
+}
+
+function randomMessage(r: Random): Generated {
+  const transactionId = bytes(r, 12);
+  const ctx = { transactionId };
+  const attributes: StunAttribute[] = [];
+  const expected = new Map<number, unknown>();
+  for (let n = int(r, 8); n > 0; n--) {
+    if (r() < 0.2) {
+      // An attribute this codebase has no type for: kept opaque, round-trips as bytes.
+      attributes.push({ type: 0xc000 + int(r, 0x3fff), value: bytes(r, int(r, 40)) });
+      continue;
+    }
+    const [codec, generate] = GENERATORS[int(r, GENERATORS.length)];
+    const value = generate(r);
+    attributes.push({ type: codec.type, value: codec.encode(value, ctx) });
+    if (!expected.has(codec.type)) expected.set(codec.type, value);
+  }
+  return {
+    msg: { method: int(r, 0x1000), class: int(r, 4) as StunClass, transactionId, attributes },
+    expected,
+    key: r() < 0.3 ? bytes(r, 1 + int(r, 32)) : undefined,
+    fingerprint: r() < 0.5,
+  };
+}
+
+Deno.test("random valid messages encode, decode and encode again to identical bytes", () => {
+  const r = mulberry32(0x5754);
+  for (let i = 0; i < 3000; i++) {
+    const { msg, expected, key, fingerprint } = randomMessage(r);
+    const first = encodeMessage(msg, { integrityKey: key, fingerprint });
+    const decoded = decodeMessage(first);
+    assert.equal(decoded.method, msg.method);
+    assert.equal(decoded.class, msg.class);
+    assert.deepEqual(decoded.transactionId, msg.transactionId);
+    for (const codec of CODECS) {
+      assert.deepEqual(getAttribute(decoded, codec), expected.get(codec.type), codec.name);
+    }
+    if (key) assert.equal(verifyMessageIntegrity(decoded, key), true);
+    assert.equal(verifyFingerprint(decoded), fingerprint);
+    // The decoded list now includes MESSAGE-INTEGRITY/FINGERPRINT, so encode it verbatim.
+    assert.deepEqual(encodeMessage(decoded), first, `message ${i} did not round-trip`);
+  }
+});
+
+/** A valid message changed the way a hostile or broken network would change it. */
+function mutate(r: Random, seed: Uint8Array): Uint8Array {
+  let out = seed.slice();
+  const fixLength = () => {
+    const body = out.length - 20;
+    if (body >= 0) {
+      out[2] = (body >> 8) & 0xff;
+      out[3] = body & 0xff;
+    }
+  };
+  switch (int(r, 6)) {
+    case 0: // bit flips
+      for (let n = 1 + int(r, 8); n > 0 && out.length > 0; n--) {
+        out[int(r, out.length)] ^= 1 << int(r, 8);
+      }
+      break;
+    case 1: // truncation
+      out = out.slice(0, int(r, out.length + 1));
+      break;
+    case 2: // extension with junk
+      out = Uint8Array.from([...out, ...bytes(r, 1 + int(r, 64))]);
+      break;
+    case 3: // extension by 4-byte words with the header length fixed up, so the walker reads it
+      out = Uint8Array.from([...out, ...bytes(r, 4 * (1 + int(r, 16)))]);
+      fixLength();
+      break;
+    case 4: // an attribute length field overwritten
+      if (out.length >= 24) {
+        const at = 20 + 4 * int(r, (out.length - 20) / 4);
+        out[at + 2] = int(r, 256);
+        out[at + 3] = int(r, 256);
+      }
+      break;
+    default: // a random body behind a valid header
+      out = Uint8Array.from([...out.subarray(0, 20), ...bytes(r, 4 * int(r, 32))]);
+      fixLength();
+  }
+  return out;
+}
+
+/** Every way tun reads an untrusted datagram. Returns whether the message decoded. */
+function readEverything(datagram: Uint8Array): boolean {
+  answerBinding(datagram, { family: "IPv4", address: "192.0.2.1", port: 9 });
+  const msg = decodeMessage(datagram);
+  verifyMessageIntegrity(msg, shortTermKey("password"));
+  verifyFingerprint(msg);
+  for (const attr of msg.attributes) {
+    const codec = CODECS.find((c) => c.type === attr.type);
+    if (!codec) continue;
+    try {
+      codec.decode(attr.value, msg);
+    } catch (err) {
+      if (!(err instanceof StunDecodeError)) throw err;
+    }
+  }
+  return true;
+}
+
+Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError", () => {
+  const r = mulberry32(0xf022);
+  const seeds = Array.from({ length: 200 }, () => {
+    const { msg, key, fingerprint } = randomMessage(r);
+    return encodeMessage(msg, { integrityKey: key, fingerprint });
+  });
+  const started = performance.now();
+  const fields = new Map<string, number>();
+  let decoded = 0;
+  for (let i = 0; i < 100_000; i++) {
+    const input = i % 10 === 0
+      ? bytes(r, int(r, 64)) // pure noise
+      : mutate(r, seeds[int(r, seeds.length)]);
+    try {
+      if (readEverything(input)) decoded++;
+    } catch (err) {
+      if (!(err instanceof StunDecodeError)) {
+        throw new Error(`input ${i} raised ${err}`, { cause: err });
+      }
+      fields.set(err.field, (fields.get(err.field) ?? 0) + 1);
+    }
+  }
+  const elapsed = performance.now() - started;
+  // The fuzz must reach past the header: some inputs decode, and rejections
+  // come from every framing check rather than from the first one only.
+  assert.ok(decoded > 10_000, `only ${decoded} inputs decoded`);
+  for (const field of ["header", "type", "magicCookie", "length", "attribute.length"]) {
+    assert.ok((fields.get(field) ?? 0) > 100, `field ${field} was rejected only ${fields.get(field)} times`);
+  }
+  assert.ok(elapsed < 10_000, `took ${elapsed.toFixed(0)} ms`);
+});
