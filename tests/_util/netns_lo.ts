@@ -5,6 +5,7 @@
  * reach outside the machine. Removed on dispose, whatever happened.
  */
 import { run, runChecked } from "../lab/process.ts";
+import { LAB_PREFIX } from "../lab/netns.ts";
 
 export interface LoopbackNs extends AsyncDisposable {
   ns: string;
@@ -13,7 +14,9 @@ export interface LoopbackNs extends AsyncDisposable {
 }
 
 export async function createLoopbackNs(): Promise<LoopbackNs> {
-  const ns = `tunlo${Deno.pid % 100000}${Math.floor(Math.random() * 1000)}`;
+  // Named like a lab namespace, so a later lab sweeps it up if this run crashes.
+  const hex = Math.floor(Math.random() * 0x10000).toString(16).padStart(4, "0");
+  const ns = `${LAB_PREFIX}${Deno.pid}-${hex}-lo`;
   const lanIp = "10.77.0.1";
   await runChecked(["ip", "netns", "add", ns]);
   const remove = async () => {

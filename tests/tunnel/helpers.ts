@@ -189,3 +189,12 @@ export async function startTunnel(
     },
   };
 }
+
+/** Poll `condition` every few ms until it holds, or fail after `ms`. */
+export async function waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
