@@ -210,7 +210,10 @@ Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError"
   // come from every framing check rather than from the first one only.
   assert.ok(decoded > 10_000, `only ${decoded} inputs decoded`);
   for (const field of ["header", "type", "magicCookie", "length", "attribute.length"]) {
-    assert.ok((fields.get(field) ?? 0) > 100, `field ${field} was rejected only ${fields.get(field)} times`);
+    assert.ok(
+      (fields.get(field) ?? 0) > 100,
+      `field ${field} was rejected only ${fields.get(field)} times`,
+    );
   }
   assert.ok(elapsed < 10_000, `took ${elapsed.toFixed(0)} ms`);
 });

@@ -63,7 +63,12 @@ Deno.test("attribute values are padded to 4 bytes and the length counts the padd
 
 Deno.test("decoding copies the input, so reusing the receive buffer cannot change a message", () => {
   const bytes = encodeMessage(
-    createMessage(StunMethod.Binding, StunClass.Request, [{ type: 0x8001, value: hex("aa") }], TXID),
+    createMessage(
+      StunMethod.Binding,
+      StunClass.Request,
+      [{ type: 0x8001, value: hex("aa") }],
+      TXID,
+    ),
   );
   const msg = decodeMessage(bytes);
   bytes.fill(0xff);
@@ -76,7 +81,11 @@ Deno.test("isStunMessage tells STUN apart from DTLS, RTP and short datagrams", (
   const stun = encodeMessage(createMessage(StunMethod.Binding, StunClass.Request, [], TXID));
   const cases: [name: string, bytes: Uint8Array, expected: boolean][] = [
     ["a Binding request", stun, true],
-    ["a DTLS handshake record", hex("16fefd 0000000000000000 0010 0100000c000000000000000c"), false],
+    [
+      "a DTLS handshake record",
+      hex("16fefd 0000000000000000 0010 0100000c000000000000000c"),
+      false,
+    ],
     ["an RTP packet", hex("8060 0001 00000000 2112a442 0000000000000000"), false],
     ["19 bytes of a STUN header", stun.subarray(0, 19), false],
     ["a header with a wrong cookie", hex("0001 0000 2112a443 0102030405060708090a0b0c"), false],
@@ -96,10 +105,26 @@ Deno.test("malformed messages are refused with a StunDecodeError naming the fiel
     ["the two top type bits set", "c001 0000 2112a442 0102030405060708090a0b0c", "type"],
     ["one top type bit set", "4001 0000 2112a442 0102030405060708090a0b0c", "type"],
     ["a wrong magic cookie", "0001 0000 2112a443 0102030405060708090a0b0c", "magicCookie"],
-    ["an RFC 3489 header (no cookie)", "0001 0000 00000000 0102030405060708090a0b0c", "magicCookie"],
-    ["a length that is not a multiple of 4", "0001 0002 2112a442 0102030405060708090a0b0c 0000", "length"],
-    ["a length longer than the datagram", `0001 0010 2112a442 0102030405060708090a0b0c 8022 0000`, "length"],
-    ["bytes after the declared length", `0001 0000 2112a442 0102030405060708090a0b0c 8022 0000`, "length"],
+    [
+      "an RFC 3489 header (no cookie)",
+      "0001 0000 00000000 0102030405060708090a0b0c",
+      "magicCookie",
+    ],
+    [
+      "a length that is not a multiple of 4",
+      "0001 0002 2112a442 0102030405060708090a0b0c 0000",
+      "length",
+    ],
+    [
+      "a length longer than the datagram",
+      `0001 0010 2112a442 0102030405060708090a0b0c 8022 0000`,
+      "length",
+    ],
+    [
+      "bytes after the declared length",
+      `0001 0000 2112a442 0102030405060708090a0b0c 8022 0000`,
+      "length",
+    ],
     ["an attribute longer than the message", `${header} 8022 0005 61626364`, "attribute.length"],
     ["an attribute of length 0xffff", `${header} 0006 ffff 00000000`, "attribute.length"],
     [
@@ -126,6 +151,9 @@ Deno.test("encoding refuses messages that cannot be put on the wire", () => {
     RangeError,
   );
   const big = { type: 0x8001, value: new Uint8Array(0xfff8) };
-  assert.throws(() => encodeMessage({ ...ok(), attributes: [big] }, { fingerprint: true }), RangeError);
+  assert.throws(
+    () => encodeMessage({ ...ok(), attributes: [big] }, { fingerprint: true }),
+    RangeError,
+  );
   assert.equal(encodeMessage({ ...ok(), attributes: [big] }).length, 20 + 4 + 0xfff8);
 });

@@ -189,12 +189,14 @@ Deno.test("RFC 5769 §2.4 long-term request is reproduced exactly from its field
 });
 
 Deno.test("decoding then encoding each RFC 5769 vector gives back the same bytes", () => {
-  for (const [bytes, padding] of [
-    [SAMPLE_REQUEST, 0x20],
-    [SAMPLE_IPV4_RESPONSE, 0x20],
-    [SAMPLE_IPV6_RESPONSE, 0x20],
-    [SAMPLE_LONG_TERM_REQUEST, 0x00],
-  ] as const) {
+  for (
+    const [bytes, padding] of [
+      [SAMPLE_REQUEST, 0x20],
+      [SAMPLE_IPV4_RESPONSE, 0x20],
+      [SAMPLE_IPV6_RESPONSE, 0x20],
+      [SAMPLE_LONG_TERM_REQUEST, 0x00],
+    ] as const
+  ) {
     assert.equal(toHex(encodeMessage(decodeMessage(bytes), { padding })), toHex(bytes));
   }
 });
