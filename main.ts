@@ -18,7 +18,9 @@ class UsageError extends Error {}
 function portArg(text: string, what: string, allowZero: boolean): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n > 65535 || (!allowZero && n === 0)) {
-    throw new UsageError(`${what} must be a port number (${allowZero ? 0 : 1}-65535), got "${text}"`);
+    throw new UsageError(
+      `${what} must be a port number (${allowZero ? 0 : 1}-65535), got "${text}"`,
+    );
   }
   return n;
 }
@@ -63,7 +65,15 @@ async function main(argv: string[]): Promise<number> {
     .helpOption("-h, --help", "show help")
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      // One line, in tun's voice; an error event instead under --json.
+      outputError: (s) => {
+        const message = s.trim().replace(/^error: /, "");
+        if (jsonMode) new Output({ json: true }).error(message);
+        else process.stderr.write(`tun: ${message} (see tun --help)\n`);
+      },
+    });
 
   const p2pTimeout = () =>
     new Option("--p2p-timeout <duration>", "how long to try for a direct path (e.g. 8s, 500ms)")
@@ -76,9 +86,16 @@ async function main(argv: string[]): Promise<number> {
 
   program.command("relay")
     .description("run a relay: signalling (HTTP/WebSocket) and STUN (UDP) for peers to meet")
-    .option("--listen <host:port>", "HTTP/WebSocket address; port 0 picks a free port", "0.0.0.0:7700")
+    .option(
+      "--listen <host:port>",
+      "HTTP/WebSocket address; port 0 picks a free port",
+      "0.0.0.0:7700",
+    )
     .option("--stun-port <port>", "UDP port for STUN Binding requests; 0 picks a free port", "3478")
-    .option("--public-host <host>", "host name or IP peers use to reach this relay (shown in output)")
+    .option(
+      "--public-host <host>",
+      "host name or IP peers use to reach this relay (shown in output)",
+    )
     .option("--code-ttl <duration>", "a join code no guest has used expires after this long", "24h")
     .option("--json", "print newline-delimited JSON events")
     .action(async (o) => {

@@ -8,7 +8,15 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { createLoopbackNs } from "../tests/_util/netns_lo.ts";
-import { client, isRoot, randomFile, startApp, startGuest, startHost, startRelay } from "../tests/_util/tun.ts";
+import {
+  client,
+  isRoot,
+  randomFile,
+  startApp,
+  startGuest,
+  startHost,
+  startRelay,
+} from "../tests/_util/tun.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -56,14 +64,22 @@ try {
   const row = (label: string, a: string, b: string) =>
     console.log(`${label.padEnd(26)}${a.padStart(12)}${b.padStart(16)}`);
   console.log(`tun bench: ${mb} MB download, ${gets} sequential GETs (one keep-alive connection)`);
-  console.log(`path ${guest.info.path} (${guest.info.local_candidate} ↔ ${guest.info.remote_candidate}), private netns, loopback`);
+  console.log(
+    `path ${guest.info.path} (${guest.info.local_candidate} ↔ ${guest.info.remote_candidate}), private netns, loopback`,
+  );
   row("", "raw TCP", "tun tunnel");
   row(`${mb} MB download`, `${raw.mbps.toFixed(1)} MB/s`, `${tunnel.mbps.toFixed(1)} MB/s`);
   row(`${gets} GETs p50`, `${raw.p50.toFixed(3)} ms`, `${tunnel.p50.toFixed(3)} ms`);
   row(`${gets} GETs p99`, `${raw.p99.toFixed(3)} ms`, `${tunnel.p99.toFixed(3)} ms`);
   row("p2p-join → ready", "-", `${guest.info.wall_ms} ms`);
   // Peak memory of the tun processes (the wrapper `ip netns exec` execs into deno).
-  row("peak RSS host / guest", "-", `${Math.round(await rssKb(host.proc) / 1024)} / ${Math.round(await rssKb(guest.proc) / 1024)} MB`);
+  row(
+    "peak RSS host / guest",
+    "-",
+    `${Math.round(await rssKb(host.proc) / 1024)} / ${
+      Math.round(await rssKb(guest.proc) / 1024)
+    } MB`,
+  );
 } finally {
   await Deno.remove(blob.dir, { recursive: true });
 }

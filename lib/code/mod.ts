@@ -71,7 +71,9 @@ export function parseJoinCode(text: string): JoinCode {
   }
   if (c.length !== NAME_LENGTH + SECRET_LENGTH) {
     throw new JoinCodeError(
-      `join code "${text}" should have ${NAME_LENGTH + SECRET_LENGTH} characters, like K7M2-QX9P-4RTW`,
+      `join code "${text}" should have ${
+        NAME_LENGTH + SECRET_LENGTH
+      } characters, like K7M2-QX9P-4RTW`,
     );
   }
   return { name: c.slice(0, NAME_LENGTH), secret: c.slice(NAME_LENGTH) };

@@ -71,6 +71,8 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   }
 
   let signal: SignalClient | undefined;
+  // Assigned once signalling is up; cleanup() may run before that.
+  // deno-lint-ignore prefer-const
   let rtc: RtcPeer | undefined;
   let mux: Mux | undefined;
   const cleanup = () => {
@@ -111,7 +113,9 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   const timer = setTimeout(
     () =>
       fatal(
-        `no direct path to the host within ${options.p2pTimeoutMs / 1000} s (both sides may be behind symmetric NATs)`,
+        `no direct path to the host within ${
+          options.p2pTimeoutMs / 1000
+        } s (both sides may be behind symmetric NATs)`,
       ),
     options.p2pTimeoutMs,
   );

@@ -3,6 +3,7 @@
  * one for the LAN), prints the join code, and answers every guest with its own
  * WebRTC peer connection whose streams dial only 127.0.0.1:<port>.
  */
+import net from "node:net";
 import process from "node:process";
 import { formatJoinCode, mintSecret } from "../code/mod.ts";
 import { SignalClient, type SignalData } from "../signal/mod.ts";
@@ -33,6 +34,20 @@ interface GuestState {
   from: string;
   timer?: ReturnType<typeof setTimeout>;
   closed: boolean;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (a hint for the user). */
+function probeTarget(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: "127.0.0.1", port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.once("connect", () => done(true));
+    sock.once("error", () => done(false));
+    sock.setTimeout(2000, () => done(false));
+  });
 }
 
 /** Runs until SIGINT/SIGTERM (resolves 0) or a fatal error (resolves 1). */
@@ -97,7 +112,9 @@ export async function runHost(options: HostOptions): Promise<number> {
       `${out.bold("tun p2p")}  sharing 127.0.0.1:${options.port}`,
       `  code   ${out.bold(code)}`,
       `  join   ${join}`,
-      relay ? `  relay  embedded, LAN only (${publicRelayUrl}); guests on this LAN can omit --relay` : `  relay  ${publicRelayUrl}`,
+      relay
+        ? `  relay  embedded, LAN only (${publicRelayUrl}); guests on this LAN can omit --relay`
+        : `  relay  ${publicRelayUrl}`,
     ].join("\n"),
   );
 
@@ -158,6 +175,12 @@ export async function runHost(options: HostOptions): Promise<number> {
       );
     }, () => {/* failure is reported through onfailed / timer */});
   };
+
+  probeTarget(options.port).then((ok) => {
+    if (!ok) {
+      out.say(out.yellow(`note: nothing is listening on 127.0.0.1:${options.port} yet`));
+    }
+  });
 
   signal.onmessage = (msg) => {
     if (msg.t === "guest") {

@@ -14,7 +14,7 @@
  *     +--------+-------------------------------+------------------------+
  *
  *     type    payload                                         stream id
- *     HELLO   version u8 | 3 reserved bytes (0) | window u32     0
+ *     HELLO   version u8 | 3 reserved bytes | window u32         0
  *     OPEN    empty                                           1..2^31-1
  *     DATA    1..65536 bytes of stream data                   != 0
  *     FIN     empty                                           != 0
@@ -29,12 +29,14 @@
  * *receiver* opened, so both peers can open streams without a role or a
  * negotiation: ids from the two sides never collide.
  *
- * HELLO is each side's first frame. Only its version byte is fixed for all
- * versions; the rest of the payload belongs to that version, so a peer that
- * speaks another version is reported as such rather than as malformed.
+ * HELLO is each side's first frame; `window` is the receive window the sender
+ * grants on every stream before any CREDIT. Reserved bytes are sent as zero and
+ * ignored. Only the version byte is fixed for all versions; the rest of the
+ * payload belongs to that version, so a peer that speaks another version is
+ * reported as such rather than as malformed.
  */
 
-/** The tunnel protocol version this code speaks (HELLO byte 5). */
+/** The tunnel protocol version this code speaks (first byte of the HELLO payload). */
 export const PROTOCOL_VERSION = 1;
 
 /** Bytes before the payload: type u8 + stream id u32. */

@@ -103,8 +103,9 @@ export interface GuestPort {
  * Listen on a local TCP port; every accepted connection becomes a stream of the
  * attached mux. The port may be opened before the peer connection exists: pass
  * a promise of the mux (or null and call `attach` later). Connections accepted
- * while no open mux is attached wait, unread, and go through once one is, or
- * are closed after `pendingTimeoutMs`. A mux that closes is detached.
+ * while no open mux is attached wait, unread, and go through once one is; they
+ * are closed after `pendingTimeoutMs`, or at once if the promise rejects. A mux
+ * that closes is detached: new connections wait for the next `attach`.
  */
 export async function serveGuestPort(
   mux: Mux | Promise<Mux> | null,
@@ -155,7 +156,15 @@ export async function serveGuestPort(
   });
   await listen(server, hostname, options.port ?? 0);
 
-  if (mux instanceof Promise) mux.then(attach, () => {});
+  // A mux that will never come: close the waiting connections rather than let them hang.
+  const giveUp = () => {
+    for (const [socket, timer] of waiting) {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+    waiting.clear();
+  };
+  if (mux instanceof Promise) mux.then(attach, giveUp);
   else if (mux) attach(mux);
 
   const close = async () => {

@@ -29,7 +29,13 @@ export interface Started<T> {
 
 /** The HTTP fixture app on 127.0.0.1:0, serving files from `dir`. */
 export async function startApp(ns: string, dir: string): Promise<Started<{ port: number }>> {
-  const proc = spawnIn(ns, [DENO, "run", "-A", path.join(ROOT, "tests/fixtures/http_server.ts"), dir]);
+  const proc = spawnIn(ns, [
+    DENO,
+    "run",
+    "-A",
+    path.join(ROOT, "tests/fixtures/http_server.ts"),
+    dir,
+  ]);
   const m = await proc.waitForLine(/^\{"port":(\d+)\}$/, 15_000);
   return { proc, info: { port: Number(m[1]) } };
 }
@@ -38,10 +44,21 @@ export async function startRelay(
   ns: string,
   hostname: string,
 ): Promise<Started<{ url: string; port: number; stunPort: number }>> {
-  const proc = spawnIn(ns, [...TUN, "relay", "--listen", `${hostname}:0`, "--stun-port", "0", "--json"]);
+  const proc = spawnIn(ns, [
+    ...TUN,
+    "relay",
+    "--listen",
+    `${hostname}:0`,
+    "--stun-port",
+    "0",
+    "--json",
+  ]);
   const ev = await nextEvent(proc, "listening");
   const port = ev.port as number;
-  return { proc, info: { url: `http://${hostname}:${port}`, port, stunPort: ev.stun_port as number } };
+  return {
+    proc,
+    info: { url: `http://${hostname}:${port}`, port, stunPort: ev.stun_port as number },
+  };
 }
 
 export async function startHost(
@@ -87,7 +104,9 @@ export async function client(ns: string, args: string[], timeoutMs = 120_000): P
 }
 
 /** A file of `bytes` random bytes in a fresh temp dir; returns dir, name and sha256. */
-export async function randomFile(bytes: number): Promise<{ dir: string; name: string; sha256: string }> {
+export async function randomFile(
+  bytes: number,
+): Promise<{ dir: string; name: string; sha256: string }> {
   const { createHash, randomFillSync } = await import("node:crypto");
   const dir = await Deno.makeTempDir({ prefix: "tun-test-" });
   const name = "blob.bin";

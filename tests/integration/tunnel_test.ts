@@ -19,7 +19,8 @@ const MB = 1024 * 1024;
 const ignore = !isRoot();
 
 Deno.test({
-  name: "a guest reaches the host's web server: 100 parallel requests, 64 MB down, 16 MB up, byte-identical",
+  name:
+    "a guest reaches the host's web server: 100 parallel requests, 64 MB down, 16 MB up, byte-identical",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -64,7 +65,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "with no relay configured the host embeds one; a LAN guest finds it with no flags, and the printed command works too",
+  name:
+    "with no relay configured the host embeds one; a LAN guest finds it with no flags, and the printed command works too",
   ignore,
   sanitizeResources: false,
   sanitizeOps: false,

@@ -4,12 +4,22 @@
  */
 import { assert, assertEquals } from "../_util/assert.ts";
 import { createLab } from "./netns.ts";
-import { client, isRoot, nextEvent, randomFile, startApp, startGuest, startHost, startRelay } from "../_util/tun.ts";
+import {
+  client,
+  isRoot,
+  nextEvent,
+  randomFile,
+  startApp,
+  startGuest,
+  startHost,
+  startRelay,
+} from "../_util/tun.ts";
 
 const MB = 1024 * 1024;
 
 Deno.test({
-  name: "peers behind two port-restricted NATs punch through to a server-reflexive pair and move 64 MB intact",
+  name:
+    "peers behind two port-restricted NATs punch through to a server-reflexive pair and move 64 MB intact",
   ignore: !isRoot(),
   sanitizeResources: false,
   sanitizeOps: false,

@@ -55,7 +55,11 @@ Deno.test("the relay pairs a guest with its host and forwards signalling both wa
       assertEquals(await atHost, { t: "signal", peer, data: { kind: "offer", sdp: "v=0 offer" } });
       const atGuest = guest.next(["signal"]);
       host.send({ t: "signal", peer, data: { kind: "answer", sdp: "v=0 answer" } });
-      assertEquals(await atGuest, { t: "signal", peer: 0, data: { kind: "answer", sdp: "v=0 answer" } });
+      assertEquals(await atGuest, {
+        t: "signal",
+        peer: 0,
+        data: { kind: "answer", sdp: "v=0 answer" },
+      });
       const bye = host.next(["bye"]);
       guest.close();
       assertEquals((await bye as Extract<Message, { t: "bye" }>).peer, peer);
@@ -120,7 +124,8 @@ Deno.test("bad messages close only the sender's connection, with a reason", asyn
         ],
         [
           "signal before join",
-          (ws) => ws.send(encodeMessage({ t: "signal", peer: 1, data: { kind: "end-of-candidates" } })),
+          (ws) =>
+            ws.send(encodeMessage({ t: "signal", peer: 1, data: { kind: "end-of-candidates" } })),
           /signal before/,
         ],
       ];

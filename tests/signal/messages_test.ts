@@ -20,7 +20,12 @@ const samples: Message[] = [
   {
     t: "signal",
     peer: 3,
-    data: { kind: "candidate", candidate: "candidate:1 1 udp 1 10.0.0.1 5000 typ host", mid: "0", mline: 0 },
+    data: {
+      kind: "candidate",
+      candidate: "candidate:1 1 udp 1 10.0.0.1 5000 typ host",
+      mid: "0",
+      mline: 0,
+    },
   },
   { t: "signal", peer: 3, data: { kind: "candidate", candidate: "c", mid: null, mline: null } },
   { t: "signal", peer: 3, data: { kind: "end-of-candidates" } },
@@ -49,7 +54,11 @@ Deno.test("malformed messages are refused with an error naming the field", () =>
     ["join without name", raw({ v: 1, t: "join" }), "name"],
     ["negative peer", raw({ v: 1, t: "joined", peer: -1 }), "peer"],
     ["fractional peer", raw({ v: 1, t: "joined", peer: 1.5 }), "peer"],
-    ["port out of range", raw({ v: 1, t: "guest", peer: 1, addr: { address: "x", port: 70000 } }), "port"],
+    [
+      "port out of range",
+      raw({ v: 1, t: "guest", peer: 1, addr: { address: "x", port: 70000 } }),
+      "port",
+    ],
     ["signal without data", raw({ v: 1, t: "signal", peer: 1 }), "data"],
     ["unknown signal kind", raw({ v: 1, t: "signal", peer: 1, data: { kind: "x" } }), "data.kind"],
     ["oversized", new Uint8Array(MAX_MESSAGE_BYTES + 1), "message"],

@@ -119,7 +119,13 @@ export function tcpExchange(port: number, data: Uint8Array): Promise<ClientResul
       const piece = 256 * 1024;
       for (let at = 0; at < data.byteLength && !socket.destroyed; at += piece) {
         if (!socket.write(data.subarray(at, at + piece))) {
-          await new Promise((r) => socket.once("drain", r).once("close", r));
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              socket.off("drain", done).off("close", done);
+              resolve();
+            };
+            socket.on("drain", done).on("close", done);
+          });
         }
       }
       socket.end();

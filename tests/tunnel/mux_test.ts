@@ -179,7 +179,9 @@ Deno.test("a slow reader holds the sender to one window and stalls its writer", 
   assert.equal(sha256(concat(chunks)), sha256(data));
   assert.ok(peakUnconsumed <= window, `receiver held ${peakUnconsumed} unconsumed bytes`);
   assert.ok(stalls > 0, "the writer was never told to wait");
-  assert.ok(pair.guestChannel.peakBufferedAmount <= window + 64 * HEADER_SIZE);
+  // With one stream, the channel itself never holds more than that window.
+  const peak = pair.guestChannel.peakBufferedAmount;
+  assert.ok(peak <= window + 16 * HEADER_SIZE, `channel held ${peak} bytes`);
 });
 
 Deno.test("a RESET closes only its own stream; the other keeps flowing", async () => {
