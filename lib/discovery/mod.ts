@@ -7,8 +7,9 @@
  *   query:  "TUN1 Q <name>"
  *   answer: "TUN1 A <name> <http-port>"
  *
- * Where multicast is blocked this simply finds nothing; the join command the
- * host prints carries `--relay` and works anyway.
+ * The query also goes to 127.0.0.1 by unicast, for a host on the same machine
+ * when loopback is the only interface. Where multicast is blocked this simply
+ * finds nothing; the join command the host prints carries `--relay` and works.
  */
 import dgram from "node:dgram";
 import { isValidName } from "../code/mod.ts";
@@ -108,7 +109,10 @@ export function discover(
       } catch { /* ignore */ }
       const query = new TextEncoder().encode(`TUN1 Q ${name}`);
       const ask = () => {
-        if (!done) sock.send(query, options.port, DISCOVERY_GROUP, () => {});
+        if (done) return;
+        sock.send(query, options.port, DISCOVERY_GROUP, () => {});
+        // A host on this same machine, where loopback has no multicast route.
+        sock.send(query, options.port, "127.0.0.1", () => {});
       };
       ask();
       timer = setInterval(ask, 250);
