@@ -112,9 +112,11 @@ export async function runHost(options: HostOptions): Promise<number> {
       `${out.bold("tun p2p")}  sharing 127.0.0.1:${options.port}`,
       `  code   ${out.bold(code)}`,
       `  join   ${join}`,
-      relay
-        ? `  relay  embedded, LAN only (${publicRelayUrl}); guests on this LAN can omit --relay`
-        : `  relay  ${publicRelayUrl}`,
+      !relay
+        ? `  relay  ${publicRelayUrl}`
+        : publicRelayUrl!.includes("//127.0.0.1:")
+        ? `  relay  embedded, this machine only (no LAN interface found)`
+        : `  relay  embedded, LAN only; guests on this LAN can omit --relay`,
     ].join("\n"),
   );
 

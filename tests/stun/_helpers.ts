@@ -25,14 +25,5 @@ export function assertDecodeError(fn: () => unknown, field: string, what = ""): 
   });
 }
 
-/** mulberry32: a tiny seeded PRNG, so fuzz failures reproduce. Returns [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared by every fuzz test (tests/_util/prng.ts). Returns [0, 1). */
+export { prng as mulberry32 } from "../_util/prng.ts";
