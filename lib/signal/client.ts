@@ -19,6 +19,8 @@ export function signalUrl(relayUrl: string): string {
   return u.toString();
 }
 
+const CLOSED = "connection to relay closed";
+
 type Waiter = { types: string[]; resolve: (m: Message) => void; reject: (e: Error) => void };
 
 export class SignalClient {
@@ -73,11 +75,10 @@ export class SignalClient {
         client.#ping = setInterval(() => client.send({ t: "ping" }), 20_000);
         resolve(client);
       }, (err: Error) => {
-        fail(
-          err.message.startsWith("relay")
-            ? err.message
-            : `cannot connect to relay ${options.relayUrl}: ${err.message}`,
-        );
+        const why = err.message === CLOSED
+          ? "nothing answered (is a tun relay running there?)"
+          : err.message;
+        fail(why.startsWith("relay") ? why : `cannot connect to relay ${options.relayUrl}: ${why}`);
       });
     });
   }
@@ -108,7 +109,7 @@ export class SignalClient {
       if (this.#closed) return;
       this.#closed = true;
       clearInterval(this.#ping);
-      const reason = this.#closeReason || ev.reason || "connection to relay closed";
+      const reason = this.#closeReason || ev.reason || CLOSED;
       for (const w of this.#waiters.splice(0)) w.reject(new Error(reason));
       this.onclose?.(reason);
     };

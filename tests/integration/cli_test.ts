@@ -56,3 +56,13 @@ Deno.test("with --json a usage error is an error event on stdout", async () => {
   assertEquals(ev.event, "error");
   assert(String(ev.message).includes("port"));
 });
+
+Deno.test("a relay that is not there is a one-line error and exit code 1", async () => {
+  for (const args of [["p2p", "3000"], ["p2p-join", "K7M2-QX9P-4RTW"]]) {
+    const r = await tun(...args, "--relay", "http://127.0.0.1:1");
+    assertEquals(r.code, 1, args.join(" "));
+    const lines = r.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, r.stderr);
+    assert(/nothing answered/.test(lines[0]), lines[0]);
+  }
+});
