@@ -10,6 +10,7 @@ import {
   type Addr,
   decodeMessage,
   encodeMessage,
+  type IceServer,
   MAX_MESSAGE_BYTES,
   type Message,
 } from "../lib/signal/mod.ts";
@@ -28,6 +29,11 @@ export interface RelayOptions {
   codeTtlMs?: number;
   /** Guests at once in one session. Default 64. */
   maxGuestsPerSession?: number;
+  /**
+   * Host name or IP that peers use to reach this relay's UDP/TCP ports (STUN,
+   * TURN). Default: the host the peer itself used, from its request's Host header.
+   */
+  publicHost?: string;
   /** Called for relay log lines (connections refused, etc.). Default: none. */
   log?: (line: string) => void;
 }
@@ -62,6 +68,16 @@ function toBytes(data: unknown): Uint8Array | null {
   return null;
 }
 
+/** "relay.example:7700" → "relay.example"; "[::1]:7700" → "[::1]" (as ICE URLs want it). */
+function hostOf(header: string | undefined): string | null {
+  if (!header) return null;
+  try {
+    return new URL(`http://${header}`).hostname || null;
+  } catch {
+    return null;
+  }
+}
+
 function normaliseAddr(a: Addr): Addr {
   // IPv4-mapped IPv6 (::ffff:1.2.3.4) reads better as plain IPv4.
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a.address);
@@ -90,6 +106,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     "/v1/signal",
     upgradeWebSocket((c) => {
       const addr = normaliseAddr(remoteAddress(c));
+      const reachedAs = options.publicHost ?? hostOf(c.req.header("host")) ?? "127.0.0.1";
+      const ice = (): IceServer[] => [{ urls: [`stun:${reachedAs}:${stun.port}`] }];
       let conn: Conn | undefined;
       let closed = false;
       const holder: { ws: WsLike } = { ws: { send() {}, close() {} } };
@@ -112,6 +130,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           conn = {
             id: nextConn++,
             addr,
+            ice,
             role: { kind: "none" },
             send(msg: Message) {
               if (closed) return;

@@ -4,12 +4,14 @@
  * connections and messages, and it answers with what to send to whom.
  */
 import { isValidName, mintName } from "../lib/code/mod.ts";
-import type { Addr, Message } from "../lib/signal/mod.ts";
+import type { Addr, IceServer, Message } from "../lib/signal/mod.ts";
 
 /** One WebSocket connection as the session table sees it. */
 export interface Conn {
   readonly id: number;
   readonly addr: Addr;
+  /** ICE servers (with fresh TURN credentials) for this peer, once it is in a session. */
+  ice(): IceServer[];
   send(msg: Message): void;
   /** Send `error` with the reason, then close the connection. */
   close(reason: string): void;
@@ -121,7 +123,12 @@ export class SessionTable {
     }, this.#codeTtlMs);
     this.#sessions.set(name, session);
     conn.role = { kind: "host", session };
-    conn.send({ t: "hosted", name, ttl_s: Math.round(this.#codeTtlMs / 1000) });
+    conn.send({
+      t: "hosted",
+      name,
+      ttl_s: Math.round(this.#codeTtlMs / 1000),
+      ice: conn.ice(),
+    });
   }
 
   #join(conn: Conn, name: string) {
@@ -138,7 +145,7 @@ export class SessionTable {
     clearTimeout(session.expiry);
     session.guests.set(peer, conn);
     conn.role = { kind: "guest", session, peer };
-    conn.send({ t: "joined", peer });
+    conn.send({ t: "joined", peer, ice: conn.ice() });
     session.host.send({ t: "guest", peer, addr: conn.addr });
   }
 

@@ -5,7 +5,7 @@
  */
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
-import { SignalClient, type SignalData } from "../signal/mod.ts";
+import { type IceServer, SignalClient, type SignalData } from "../signal/mod.ts";
 import { RtcPeer } from "../rtc/mod.ts";
 import { Mux, serveGuestPort } from "../tunnel/mod.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
@@ -71,6 +71,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   }
 
   let signal: SignalClient | undefined;
+  let iceServers: IceServer[] = [];
   // Assigned once signalling is up; cleanup() may run before that.
   // deno-lint-ignore prefer-const
   let rtc: RtcPeer | undefined;
@@ -86,7 +87,8 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   try {
     signal = await SignalClient.connect({ relayUrl });
     signal.send({ t: "join", name: code.name });
-    await signal.next(["joined"]);
+    const joined = await signal.next(["joined"]);
+    if (joined.t === "joined") iceServers = joined.ice;
   } catch (err) {
     cleanup();
     out.error(`cannot join ${code.name}: ${(err as Error).message}`);
@@ -95,7 +97,9 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   const sig = signal;
   rtc = new RtcPeer({
     role: "offerer",
-    iceServers: [{ urls: stunUrl(relayUrl, sig.welcome.stun_port) }],
+    iceServers: iceServers.length
+      ? iceServers
+      : [{ urls: [stunUrl(relayUrl, sig.welcome.stun_port)] }],
     sendSignal: (data: SignalData) => sig.send({ t: "signal", peer: 0, data }),
   });
   const peer = rtc;

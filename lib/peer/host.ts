@@ -6,7 +6,7 @@
 import net from "node:net";
 import process from "node:process";
 import { formatJoinCode, mintSecret } from "../code/mod.ts";
-import { SignalClient, type SignalData } from "../signal/mod.ts";
+import { type IceServer, SignalClient, type SignalData } from "../signal/mod.ts";
 import { type PathInfo, RtcPeer } from "../rtc/mod.ts";
 import { Mux, serveHostStreams } from "../tunnel/mod.ts";
 import { discoveryPort, startResponder } from "../discovery/mod.ts";
@@ -78,7 +78,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     out.error((err as Error).message);
     return 1;
   }
-  const iceServers = [{ urls: stunUrl(relayUrl, signal.welcome.stun_port) }];
+  let iceServers: IceServer[] = [{ urls: [stunUrl(relayUrl, signal.welcome.stun_port)] }];
   const guests = new Map<number, GuestState>();
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => finish = resolve);
@@ -89,6 +89,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     const hosted = await signal.next(["hosted"]);
     if (hosted.t !== "hosted") throw new Error("unexpected reply");
     name = hosted.name;
+    if (hosted.ice.length) iceServers = hosted.ice;
   } catch (err) {
     signal.close();
     responder?.close();

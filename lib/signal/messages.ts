@@ -7,9 +7,10 @@
  * oversized message becomes a {@link SignalDecodeError} naming what was wrong.
  *
  *   peer  -> relay   host                      register as a host; relay mints a name
- *   relay -> host    hosted {name, ttl_s}
+ *   relay -> host    hosted {name, ttl_s, ice} ice: STUN/TURN servers (with TURN
+ *                                              credentials) for session members only
  *   peer  -> relay   join {name}               join the session `name` as a guest
- *   relay -> guest   joined {peer}             your id within the session
+ *   relay -> guest   joined {peer, ice}        your id within the session
  *   relay -> host    guest {peer, addr}        a guest joined (addr as the relay saw it)
  *   peer  -> relay   signal {peer, data}       opaque SDP/ICE for the other side; the
  *   relay -> peer    signal {peer, data}         relay rewrites `peer` to the sender's id
@@ -27,6 +28,16 @@ export const VERSION = 1;
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_STRING = 16 * 1024;
 
+/** An ICE server as RTCPeerConnection takes it. */
+export interface IceServer {
+  urls: string[];
+  username?: string;
+  credential?: string;
+}
+
+/** At most this many ICE servers, and URLs per server, in one message. */
+export const MAX_ICE_SERVERS = 8;
+
 export interface Addr {
   address: string;
   port: number;
@@ -41,9 +52,9 @@ export type SignalData =
 
 export type Message =
   | { t: "host" }
-  | { t: "hosted"; name: string; ttl_s: number }
+  | { t: "hosted"; name: string; ttl_s: number; ice: IceServer[] }
   | { t: "join"; name: string }
-  | { t: "joined"; peer: number }
+  | { t: "joined"; peer: number; ice: IceServer[] }
   | { t: "guest"; peer: number; addr: Addr }
   | { t: "signal"; peer: number; data: SignalData }
   | { t: "bye"; peer: number; reason: string }
@@ -101,6 +112,32 @@ function addr(o: Obj, field: string): Addr {
   return { address: str(a, "address", 64), port: int(a, "port", 0, 65535) };
 }
 
+function iceServers(o: Obj): IceServer[] {
+  const list = Object.hasOwn(o, "ice") ? o.ice : undefined;
+  if (!Array.isArray(list) || list.length > MAX_ICE_SERVERS) {
+    throw new SignalDecodeError(
+      "ice",
+      `ice: expected a list of at most ${MAX_ICE_SERVERS} servers`,
+    );
+  }
+  return list.map((entry) => {
+    if (!isObj(entry)) throw new SignalDecodeError("ice", "ice: expected a map per server");
+    const urls = Object.hasOwn(entry, "urls") ? entry.urls : undefined;
+    if (
+      !Array.isArray(urls) || urls.length === 0 || urls.length > MAX_ICE_SERVERS ||
+      !urls.every((u) => typeof u === "string" && u.length <= 256)
+    ) {
+      throw new SignalDecodeError("ice.urls", "ice.urls: expected 1-8 strings");
+    }
+    const server: IceServer = { urls: urls as string[] };
+    const username = nullable(entry, "username", (x, f) => str(x, f, 256));
+    const credential = nullable(entry, "credential", (x, f) => str(x, f, 256));
+    if (username !== null) server.username = username;
+    if (credential !== null) server.credential = credential;
+    return server;
+  });
+}
+
 function signalData(o: Obj): SignalData {
   const d = Object.hasOwn(o, "data") ? o.data : undefined;
   if (!isObj(d)) throw new SignalDecodeError("data", "data: expected a map");
@@ -151,11 +188,16 @@ export function decodeMessage(bytes: Uint8Array): Message {
     case "pong":
       return { t };
     case "hosted":
-      return { t, name: str(raw, "name", 64), ttl_s: int(raw, "ttl_s", 0, 2 ** 31) };
+      return {
+        t,
+        name: str(raw, "name", 64),
+        ttl_s: int(raw, "ttl_s", 0, 2 ** 31),
+        ice: iceServers(raw),
+      };
     case "join":
       return { t, name: str(raw, "name", 64) };
     case "joined":
-      return { t, peer: int(raw, "peer", 0, PEER_MAX) };
+      return { t, peer: int(raw, "peer", 0, PEER_MAX), ice: iceServers(raw) };
     case "guest":
       return { t, peer: int(raw, "peer", 0, PEER_MAX), addr: addr(raw, "addr") };
     case "signal":

@@ -25,7 +25,15 @@ async function pair(url: string) {
   guest.send({ t: "join", name: hosted.name });
   const joined = await guest.next(["joined"]) as Extract<Message, { t: "joined" }>;
   const notice = await guestNotice as Extract<Message, { t: "guest" }>;
-  return { host, guest, name: hosted.name, peer: joined.peer, notice };
+  return {
+    host,
+    guest,
+    name: hosted.name,
+    peer: joined.peer,
+    notice,
+    hostIce: hosted.ice,
+    guestIce: joined.ice,
+  };
 }
 
 /** A raw WebSocket that records the relay's messages and how it was closed. */
@@ -44,12 +52,16 @@ function rawClient(url: string) {
 
 Deno.test("the relay pairs a guest with its host and forwards signalling both ways", async () => {
   await withRelay(async (url) => {
-    const { host, guest, peer, notice } = await pair(url);
+    const { host, guest, peer, notice, hostIce, guestIce } = await pair(url);
     try {
       assertEquals(notice.peer, peer);
       assertEquals(notice.addr.address, "127.0.0.1");
       assertEquals(host.welcome.addr.address, "127.0.0.1");
       assert(host.welcome.stun_port > 0);
+      // Both peers learn the relay's STUN server under the host they used to reach it.
+      const stun = `stun:127.0.0.1:${host.welcome.stun_port}`;
+      assertEquals(hostIce[0].urls, [stun]);
+      assertEquals(guestIce[0].urls, [stun]);
       const atHost = host.next(["signal"]);
       guest.send({ t: "signal", peer: 0, data: { kind: "offer", sdp: "v=0 offer" } });
       assertEquals(await atHost, { t: "signal", peer, data: { kind: "offer", sdp: "v=0 offer" } });
@@ -119,7 +131,7 @@ Deno.test("bad messages close only the sender's connection, with a reason", asyn
         ["an oversized message", (ws) => ws.send(new Uint8Array(200_000)), /too big/],
         [
           "a reply-only message",
-          (ws) => ws.send(encodeMessage({ t: "joined", peer: 1 })),
+          (ws) => ws.send(encodeMessage({ t: "joined", peer: 1, ice: [] })),
           /unexpected message/,
         ],
         [

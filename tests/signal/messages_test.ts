@@ -11,9 +11,18 @@ import {
 
 const samples: Message[] = [
   { t: "host" },
-  { t: "hosted", name: "K7M2", ttl_s: 86400 },
+  { t: "hosted", name: "K7M2", ttl_s: 86400, ice: [] },
+  {
+    t: "hosted",
+    name: "K7M2",
+    ttl_s: 1,
+    ice: [
+      { urls: ["stun:198.18.0.1:3478"] },
+      { urls: ["turn:198.18.0.1:3478?transport=udp"], username: "1700000000:g1", credential: "pw" },
+    ],
+  },
   { t: "join", name: "K7M2" },
-  { t: "joined", peer: 1 },
+  { t: "joined", peer: 1, ice: [{ urls: ["stun:[::1]:3478"] }] },
   { t: "guest", peer: 7, addr: { address: "203.0.113.9", port: 40000 } },
   { t: "signal", peer: 0, data: { kind: "offer", sdp: "v=0\r\n" } },
   { t: "signal", peer: 3, data: { kind: "answer", sdp: "v=0\r\n" } },
@@ -52,8 +61,16 @@ Deno.test("malformed messages are refused with an error naming the field", () =>
     ["unknown type", raw({ v: 1, t: "teleport" }), "t"],
     ["type not a string", raw({ v: 1, t: 5 }), "t"],
     ["join without name", raw({ v: 1, t: "join" }), "name"],
-    ["negative peer", raw({ v: 1, t: "joined", peer: -1 }), "peer"],
-    ["fractional peer", raw({ v: 1, t: "joined", peer: 1.5 }), "peer"],
+    ["negative peer", raw({ v: 1, t: "joined", peer: -1, ice: [] }), "peer"],
+    ["fractional peer", raw({ v: 1, t: "joined", peer: 1.5, ice: [] }), "peer"],
+    ["joined without ice", raw({ v: 1, t: "joined", peer: 1 }), "ice"],
+    ["ice url not a string", raw({ v: 1, t: "joined", peer: 1, ice: [{ urls: [5] }] }), "ice.urls"],
+    ["ice with no urls", raw({ v: 1, t: "joined", peer: 1, ice: [{ urls: [] }] }), "ice.urls"],
+    [
+      "too many ice servers",
+      raw({ v: 1, t: "joined", peer: 1, ice: Array(9).fill({ urls: ["stun:x:1"] }) }),
+      "ice",
+    ],
     [
       "port out of range",
       raw({ v: 1, t: "guest", peer: 1, addr: { address: "x", port: 70000 } }),
