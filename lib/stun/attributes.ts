@@ -8,6 +8,7 @@
 import { AttrType } from "./constants.ts";
 import { StunDecodeError } from "./errors.ts";
 import type { StunAttribute, StunMessage } from "./message.ts";
+import { type TransportAddress, xorAddressAttribute } from "./address.ts";
 
 /** What a codec may need from the message around the attribute (XOR addresses use the id). */
 export interface MessageContext {
@@ -240,3 +241,198 @@ export const UnknownAttributes: AttributeCodec<number[]> = {
     return types;
   },
 };
+
+// ---------------------------------------------------------------------------
+// TURN attributes (RFC 8656 §18). The server in lib/turn uses these; they live
+// here beside the STUN ones so every attribute codec is in one place.
+
+/** TURN attribute types (RFC 8656 §18, RFC 8489 §18.3 registry). */
+export const TurnAttrType = {
+  CHANNEL_NUMBER: 0x000c,
+  LIFETIME: 0x000d,
+  XOR_PEER_ADDRESS: 0x0012,
+  DATA: 0x0013,
+  XOR_RELAYED_ADDRESS: 0x0016,
+  REQUESTED_ADDRESS_FAMILY: 0x0017,
+  EVEN_PORT: 0x0018,
+  REQUESTED_TRANSPORT: 0x0019,
+  DONT_FRAGMENT: 0x001a,
+  RESERVATION_TOKEN: 0x0022,
+  /** RFC 8656 §18.11; comprehension-optional. */
+  ADDITIONAL_ADDRESS_FAMILY: 0x8000,
+  /** RFC 8656 §18.12; comprehension-optional. */
+  ADDRESS_ERROR_CODE: 0x8001,
+  /** RFC 8656 §18.13; comprehension-optional. */
+  ICMP: 0x8004,
+} as const;
+
+/** Opaque bytes, at most `maxLength` (DATA). */
+export function bytesAttribute(
+  type: number,
+  name: string,
+  maxLength = 0xffff,
+): AttributeCodec<Uint8Array> {
+  return {
+    type,
+    name,
+    encode(bytes) {
+      if (bytes.length > maxLength) throw new RangeError(`${name} exceeds ${maxLength} bytes`);
+      return bytes;
+    },
+    decode(bytes) {
+      if (bytes.length > maxLength) {
+        throw new StunDecodeError(`${name}.length`, `${bytes.length} exceeds ${maxLength}`);
+      }
+      return bytes;
+    },
+  };
+}
+
+/** An attribute whose presence is the whole message (DONT-FRAGMENT): no value bytes. */
+export function flagAttribute(type: number, name: string): AttributeCodec<true> {
+  return {
+    type,
+    name,
+    encode: () => new Uint8Array(0),
+    decode(bytes) {
+      if (bytes.length !== 0) throw new StunDecodeError(`${name}.length`, "must be 0");
+      return true;
+    },
+  };
+}
+
+/**
+ * A one-byte value followed by three reserved bytes (REQUESTED-TRANSPORT,
+ * REQUESTED-ADDRESS-FAMILY):
+ *
+ *      0                   1                   2                   3
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |     Value     |                    RFFU                       |
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * RFFU (reserved for future use) is sent as zero and ignored on receipt.
+ */
+function leadingByteAttribute(type: number, name: string): AttributeCodec<number> {
+  return {
+    type,
+    name,
+    encode(n) {
+      if (!Number.isInteger(n) || n < 0 || n > 0xff) {
+        throw new RangeError(`${name} ${n} does not fit in 8 bits`);
+      }
+      return new Uint8Array([n, 0, 0, 0]);
+    },
+    decode(bytes) {
+      if (bytes.length !== 4) throw new StunDecodeError(`${name}.length`, "must be 4");
+      return bytes[0];
+    },
+  };
+}
+
+/**
+ * CHANNEL-NUMBER (RFC 8656 §18.1):
+ *
+ *      0                   1                   2                   3
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |        Channel Number         |         RFFU = 0              |
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Any 16-bit number decodes; whether it is an allowed channel is the
+ * server's call (RFC 8656 §11.2 answers 400 for one out of range).
+ */
+export const ChannelNumber: AttributeCodec<number> = {
+  type: TurnAttrType.CHANNEL_NUMBER,
+  name: "CHANNEL-NUMBER",
+  encode(n) {
+    if (!Number.isInteger(n) || n < 0 || n > 0xffff) {
+      throw new RangeError(`CHANNEL-NUMBER ${n} does not fit in 16 bits`);
+    }
+    return new Uint8Array([n >> 8, n & 0xff, 0, 0]);
+  },
+  decode(bytes) {
+    if (bytes.length !== 4) throw new StunDecodeError("CHANNEL-NUMBER.length", "must be 4");
+    return (bytes[0] << 8) | bytes[1];
+  },
+};
+
+/** XOR-PEER-ADDRESS (RFC 8656 §18.3): a peer's address, in XOR-MAPPED-ADDRESS layout. */
+export const XorPeerAddress: AttributeCodec<TransportAddress> = xorAddressAttribute(
+  TurnAttrType.XOR_PEER_ADDRESS,
+  "XOR-PEER-ADDRESS",
+);
+
+/** XOR-RELAYED-ADDRESS (RFC 8656 §18.5): the relayed transport address an Allocate gave. */
+export const XorRelayedAddress: AttributeCodec<TransportAddress> = xorAddressAttribute(
+  TurnAttrType.XOR_RELAYED_ADDRESS,
+  "XOR-RELAYED-ADDRESS",
+);
+
+/** LIFETIME (RFC 8656 §18.2): seconds until the allocation expires. */
+export const Lifetime = uint32Attribute(TurnAttrType.LIFETIME, "LIFETIME");
+
+/** DATA (RFC 8656 §18.4): the application payload of Send and Data indications. */
+export const Data = bytesAttribute(TurnAttrType.DATA, "DATA");
+
+/** REQUESTED-TRANSPORT (RFC 8656 §18.6): an IP protocol number; 17 (UDP) is the one TURN relays. */
+export const RequestedTransport = leadingByteAttribute(
+  TurnAttrType.REQUESTED_TRANSPORT,
+  "REQUESTED-TRANSPORT",
+);
+
+/** IANA protocol number for UDP, the value of REQUESTED-TRANSPORT. */
+export const TRANSPORT_UDP = 17;
+
+const FAMILY_BYTES = { IPv4: 0x01, IPv6: 0x02 } as const;
+const requestedFamilyByte = leadingByteAttribute(
+  TurnAttrType.REQUESTED_ADDRESS_FAMILY,
+  "REQUESTED-ADDRESS-FAMILY",
+);
+
+/**
+ * REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.8): 0x01 IPv4, 0x02 IPv6, then
+ * three reserved bytes. Another family byte fails with the field
+ * `REQUESTED-ADDRESS-FAMILY.family`, which a server answers with 440.
+ */
+export const RequestedAddressFamily: AttributeCodec<"IPv4" | "IPv6"> = {
+  type: TurnAttrType.REQUESTED_ADDRESS_FAMILY,
+  name: "REQUESTED-ADDRESS-FAMILY",
+  encode: (family, ctx) => requestedFamilyByte.encode(FAMILY_BYTES[family], ctx),
+  decode(bytes, ctx) {
+    const family = requestedFamilyByte.decode(bytes, ctx);
+    if (family === FAMILY_BYTES.IPv4) return "IPv4";
+    if (family === FAMILY_BYTES.IPv6) return "IPv6";
+    throw new StunDecodeError(
+      "REQUESTED-ADDRESS-FAMILY.family",
+      `0x${family.toString(16)} is neither IPv4 nor IPv6`,
+    );
+  },
+};
+
+/**
+ * EVEN-PORT (RFC 8656 §18.7): one byte whose top bit R asks the server to
+ * also reserve the next port up for a later allocation.
+ *
+ *      0
+ *      0 1 2 3 4 5 6 7
+ *     +-+-+-+-+-+-+-+-+
+ *     |R|    RFFU     |
+ *     +-+-+-+-+-+-+-+-+
+ */
+export const EvenPort: AttributeCodec<{ reserveNext: boolean }> = {
+  type: TurnAttrType.EVEN_PORT,
+  name: "EVEN-PORT",
+  encode: ({ reserveNext }) => new Uint8Array([reserveNext ? 0x80 : 0]),
+  decode(bytes) {
+    if (bytes.length !== 1) throw new StunDecodeError("EVEN-PORT.length", "must be 1");
+    return { reserveNext: (bytes[0] & 0x80) !== 0 };
+  },
+};
+
+/** DONT-FRAGMENT (RFC 8656 §18.9): no value; asks for the DF bit on relayed datagrams. */
+export const DontFragment = flagAttribute(TurnAttrType.DONT_FRAGMENT, "DONT-FRAGMENT");
+
+/** RESERVATION-TOKEN (RFC 8656 §18.10): 8 bytes naming a port the server holds back. */
+export const ReservationToken = uint64Attribute(
+  TurnAttrType.RESERVATION_TOKEN,
+  "RESERVATION-TOKEN",
+);

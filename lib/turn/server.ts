@@ -1,0 +1,238 @@
+/**
+ * The TURN server on real sockets: one UDP socket and one TCP listener
+ * (RFC 8656 §3.1: TURN over TCP frames STUN and ChannelData back to back on
+ * the connection; the relayed transport stays UDP). All protocol decisions
+ * are in handler.ts; this file moves bytes and owns the timers.
+ *
+ * UDP and TCP listen on the same port number when they can. With `port: 0`
+ * the kernel picks the UDP port; TCP then asks for the same number, and if it
+ * is taken (by an unrelated TCP socket) the pair is retried a few times and
+ * finally TCP takes a port of its own. Read the real ports from `udpPort` and
+ * `tcpPort`. With a fixed port both must get it, or startTurnServer rejects.
+ */
+import dgram from "node:dgram";
+import net from "node:net";
+import { isIP } from "node:net";
+import type { TransportAddress } from "../stun/mod.ts";
+import { normalizeAddress } from "./address.ts";
+import { DEFAULT_TURN_PORT } from "./constants.ts";
+import { type TurnClient, TurnHandler, type TurnHandlerOptions } from "./handler.ts";
+import { udpRelayOpener } from "./relay_socket.ts";
+import { StreamDeframer } from "./stream.ts";
+import { TurnDecodeError } from "./errors.ts";
+
+/** Options for {@link startTurnServer}, validated when it starts. */
+export interface TurnServerOptions {
+  /** Address to listen on, UDP and TCP. Default "0.0.0.0". */
+  hostname?: string;
+  /** Port for UDP and TCP. Default 3478; 0 picks a free one (see the file comment). */
+  port?: number;
+  /** REALM for long-term credentials, e.g. the relay's host name. */
+  realm: string;
+  /** TURN REST API shared secret: passwords are base64(HMAC-SHA1(secret, username)). */
+  secret: string;
+  /**
+   * IP put in XOR-RELAYED-ADDRESS: where peers reach relayed addresses.
+   * Default: `hostname`, or 127.0.0.1 when that is a wildcard (0.0.0.0, ::).
+   * Behind 1:1 NAT (a cloud VM) set it to the public IP.
+   */
+  relayAddress?: string;
+  /** Which peers may get permissions; refused ones get 403. Default: all. */
+  allowPeer?: (peer: TransportAddress) => boolean;
+  /** Most allocations at once; more get 508. TCP connections are capped at twice this. Default 1000. */
+  maxAllocations?: number;
+  /** Most peer IPs with permissions per allocation. Default 64. */
+  maxPermissions?: number;
+  /** Accept RFC 5766 channel numbers 0x5000-0x7FFF too. Default false; see TurnHandlerOptions. */
+  legacyChannelNumbers?: boolean;
+  /** SOFTWARE attribute on responses. Default: none. */
+  software?: string;
+  /** Seconds before a NONCE goes stale (438). Default 600. */
+  nonceTtlSeconds?: number;
+  /** Exceptions that are bugs rather than bad input. Default: ignored. */
+  onInternalError?: (err: unknown) => void;
+}
+
+/** A running TURN server. */
+export interface TurnServer {
+  readonly hostname: string;
+  readonly udpPort: number;
+  /** Equal to `udpPort` unless that number was taken for TCP (only possible with port 0). */
+  readonly tcpPort: number;
+  /** The IP in XOR-RELAYED-ADDRESS. */
+  readonly relayAddress: string;
+  /** Live allocations. */
+  readonly allocations: number;
+  /** Close every allocation and connection and release the ports. Safe to call twice. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A TCP connection without an allocation is closed after this long without a byte. */
+const TCP_IDLE_MS = 60_000;
+/** Relayed data for a TCP client is dropped, as UDP would, while this much is unsent. */
+const TCP_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** Tries at giving UDP and TCP the same port number when the port is 0. */
+const SAME_PORT_ATTEMPTS = 8;
+
+/** Start a TURN server on UDP and TCP. */
+export async function startTurnServer(options: TurnServerOptions): Promise<TurnServer> {
+  const { hostname = "0.0.0.0", port = DEFAULT_TURN_PORT } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new RangeError(`port ${port} is not 0..65535`);
+  }
+  if (isIP(hostname) === 0) throw new TypeError(`hostname "${hostname}" is not an IP address`);
+  const wildcard = hostname === "0.0.0.0" || hostname === "::";
+  const relayAddress = options.relayAddress ?? (wildcard ? "127.0.0.1" : hostname);
+  if (isIP(relayAddress) === 0) {
+    throw new TypeError(`relayAddress "${relayAddress}" is not an IP address`);
+  }
+  const relayFamily = isIP(relayAddress);
+  const relayBind = isIP(hostname) === relayFamily
+    ? hostname
+    : relayFamily === 6
+    ? "::"
+    : "0.0.0.0";
+
+  const handlerOptions: TurnHandlerOptions = { ...options, relayAddress };
+  const handler = new TurnHandler(handlerOptions, udpRelayOpener({ bindAddress: relayBind }));
+  const maxConnections = 2 * (options.maxAllocations ?? 1000);
+
+  const { udp, tcp } = await listen(hostname, port);
+  const connections = new Set<net.Socket>();
+
+  // UNTRUSTED INPUT: every datagram from anyone; the handler drops what is not valid.
+  udp.on("message", (datagram: Uint8Array, rinfo: dgram.RemoteInfo) => {
+    const address = normalizeAddress(rinfo.address, rinfo.port);
+    const client: TurnClient = {
+      transport: "udp",
+      address,
+      key: `udp ${address.address} ${address.port}`,
+      send(bytes) {
+        try {
+          udp.send(bytes, rinfo.port, rinfo.address, () => {});
+        } catch {
+          // The socket closed under us; nothing to tell anyone.
+        }
+      },
+    };
+    handler.handle(datagram, client).then((response) => {
+      if (response) client.send(response);
+    });
+  });
+  udp.on("error", () => {}); // ICMP errors surfaced on send must not kill the server
+
+  let nextConnection = 0;
+  tcp.on("connection", (socket: net.Socket) => {
+    if (connections.size >= maxConnections || socket.remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    connections.add(socket);
+    socket.setNoDelay(true);
+    const client: TurnClient = {
+      transport: "tcp",
+      address: normalizeAddress(socket.remoteAddress, socket.remotePort ?? 0),
+      key: `tcp#${nextConnection++}`,
+      send(bytes) {
+        // A client that does not read loses relayed data instead of growing our memory.
+        if (socket.destroyed || socket.writableLength > TCP_MAX_QUEUED_BYTES) return;
+        socket.write(bytes);
+      },
+    };
+    const deframer = new StreamDeframer();
+    // UNTRUSTED INPUT: the byte stream. A frame that cannot be delimited ends the connection.
+    socket.on("data", (chunk: Uint8Array) => {
+      let frames;
+      try {
+        frames = deframer.push(chunk);
+      } catch (err) {
+        if (!(err instanceof TurnDecodeError)) options.onInternalError?.(err);
+        socket.destroy();
+        return;
+      }
+      for (const frame of frames) {
+        handler.handle(frame.bytes, client).then((response) => {
+          if (response) client.send(response);
+        });
+      }
+    });
+    socket.setTimeout(TCP_IDLE_MS, () => {
+      if (!handler.hasAllocation(client.key)) socket.destroy();
+    });
+    socket.on("error", () => {}); // resets are normal; "close" follows
+    socket.on("close", () => {
+      connections.delete(socket);
+      handler.disconnect(client.key);
+    });
+  });
+
+  const sweeper = setInterval(() => handler.sweep(), 1000);
+  const tcpPort = (tcp.address() as net.AddressInfo).port;
+  const udpPort = udp.address().port;
+
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    closed ??= (async () => {
+      clearInterval(sweeper);
+      handler.close();
+      for (const socket of connections) socket.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => tcp.close(() => resolve())),
+        new Promise<void>((resolve) => udp.close(() => resolve())),
+      ]);
+    })();
+
+  return {
+    hostname,
+    udpPort,
+    tcpPort,
+    relayAddress,
+    get allocations() {
+      return handler.allocationCount;
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Bind UDP and TCP, on one port number when possible (see the file comment). */
+async function listen(
+  hostname: string,
+  port: number,
+): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
+  const type = isIP(hostname) === 6 ? "udp6" : "udp4";
+  for (let attempt = 0;; attempt++) {
+    const udp = dgram.createSocket(type);
+    await new Promise<void>((resolve, reject) => {
+      udp.once("error", reject);
+      udp.bind(port, hostname, () => {
+        udp.off("error", reject);
+        resolve();
+      });
+    }).catch((err) => {
+      udp.close();
+      throw err;
+    });
+    const udpPort = udp.address().port;
+    const fallback = port === 0 && attempt >= SAME_PORT_ATTEMPTS;
+    try {
+      const tcp = await listenTcp(hostname, fallback ? 0 : udpPort);
+      return { udp, tcp };
+    } catch (err) {
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      if (port !== 0 || fallback) throw err;
+    }
+  }
+}
+
+function listenTcp(hostname: string, port: number): Promise<net.Server> {
+  const server = net.createServer();
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port, host: hostname, exclusive: true }, () => {
+      server.off("error", reject);
+      resolve(server);
+    });
+  });
+}
