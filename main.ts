@@ -5,6 +5,8 @@
  * Exit codes: 0 clean exit, 1 runtime failure, 2 usage error.
  */
 import process from "node:process";
+import { isIP } from "node:net";
+import { parseTurnUrl } from "./relay/turn_url.ts";
 import { Command, CommanderError, Option } from "commander";
 import { Output } from "./lib/cli/output.ts";
 import { parseDuration } from "./lib/cli/duration.ts";
@@ -43,6 +45,25 @@ function relayArg(flag: string | undefined): string | undefined {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+function turnUrlArg(url: string | undefined, secret: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    parseTurnUrl(url);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (!secret) {
+    throw new UsageError("--turn-url needs --turn-secret (the coturn static-auth-secret)");
+  }
+  return url;
+}
+
+function ipArg(text: string | undefined, flag: string): string | undefined {
+  if (text === undefined) return undefined;
+  if (isIP(text) === 0) throw new UsageError(`${flag} must be an IP address, got "${text}"`);
+  return text;
 }
 
 function listenArg(text: string): { hostname: string; port: number } {
@@ -91,7 +112,23 @@ async function main(argv: string[]): Promise<number> {
       "HTTP/WebSocket address; port 0 picks a free port",
       "0.0.0.0:7700",
     )
-    .option("--stun-port <port>", "UDP port for STUN Binding requests; 0 picks a free port", "3478")
+    .option(
+      "--stun-port <port>",
+      "STUN/TURN port (UDP and TCP; TURN is built in); 0 picks a free port",
+      "3478",
+    )
+    .option(
+      "--turn-secret <secret>",
+      "shared secret for TURN REST credentials (env TUN_TURN_SECRET; random if unset)",
+    )
+    .option(
+      "--turn-url <turn:host:port>",
+      "use an external TURN server (coturn with use-auth-secret) instead of the built-in one",
+    )
+    .option(
+      "--turn-relay-ip <ip>",
+      "address the built-in TURN server relays from (default: the listen or public IP)",
+    )
     .option(
       "--public-host <host>",
       "host name or IP peers use to reach this relay (shown in output)",
@@ -106,6 +143,9 @@ async function main(argv: string[]): Promise<number> {
         stunPort: portArg(o.stunPort, "--stun-port", true),
         publicHost: o.publicHost,
         codeTtlMs: durationArg(o.codeTtl, "--code-ttl"),
+        turnSecret: o.turnSecret ?? process.env.TUN_TURN_SECRET,
+        turnUrl: turnUrlArg(o.turnUrl, o.turnSecret ?? process.env.TUN_TURN_SECRET),
+        turnRelayIp: ipArg(o.turnRelayIp, "--turn-relay-ip"),
         out: new Output({ json: !!o.json }),
       });
     });

@@ -4,8 +4,13 @@
  * forwards ciphertext through TURN).
  */
 import { Hono } from "hono";
+import { isIP } from "node:net";
 import { remoteAddress, serveHttp, upgradeWebSocket } from "../lib/runtime/mod.ts";
-import { startStunServer, type StunServer } from "../lib/stun/mod.ts";
+import { startStunServer } from "../lib/stun/mod.ts";
+import { mintTurnCredentials, startTurnServer } from "../lib/turn/mod.ts";
+import { randomBytes } from "node:crypto";
+import { lanAddress } from "../lib/peer/relay_url.ts";
+import { parseTurnUrl } from "./turn_url.ts";
 import {
   type Addr,
   decodeMessage,
@@ -23,8 +28,30 @@ export interface RelayOptions {
   hostname?: string;
   /** HTTP/WebSocket port. Default 7700; 0 picks a free port. */
   port?: number;
-  /** UDP STUN port. Default 3478; 0 picks a free port. */
+  /**
+   * Port of the built-in TURN server (UDP and TCP), which also answers STUN
+   * Binding requests. With `turnUrl` set, only a STUN server listens here (UDP).
+   * Default 3478; 0 picks a free port.
+   */
   stunPort?: number;
+  /**
+   * Shared secret for TURN REST API credentials (RFC 8489 long-term credentials
+   * with an expiring username). Default: random per start. Required with `turnUrl`.
+   */
+  turnSecret?: string;
+  /**
+   * An external TURN server (coturn with `use-auth-secret`), as `turn:HOST:PORT`.
+   * The relay then hands out credentials for it instead of running its own.
+   */
+  turnUrl?: string;
+  /**
+   * IP the built-in TURN server advertises in XOR-RELAYED-ADDRESS and binds relay
+   * sockets to. Default: `hostname` if it is a specific IP, else `publicHost` if
+   * that is an IP, else this machine's first non-loopback IPv4 address.
+   */
+  turnRelayIp?: string;
+  /** TURN credentials handed to session members last this long. Default 24 h. */
+  turnCredentialTtlS?: number;
   /** A code no guest has used expires after this long. Default 24 h. */
   codeTtlMs?: number;
   /** Guests at once in one session. Default 64. */
@@ -41,8 +68,10 @@ export interface RelayOptions {
 export interface Relay {
   /** Port of the HTTP/WebSocket listener. */
   readonly port: number;
-  /** Port of the UDP STUN listener. */
+  /** Port of the UDP STUN listener (the built-in TURN server's port when it runs). */
   readonly stunPort: number;
+  /** TCP port of the built-in TURN server, or null when TURN is external. */
+  readonly turnTcpPort: number | null;
   readonly hostname: string;
   /** Live sessions (hosts with a code). */
   readonly sessions: SessionTable;
@@ -91,11 +120,55 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     codeTtlMs: options.codeTtlMs,
     maxGuestsPerSession: options.maxGuestsPerSession,
   });
-  const stun: StunServer = await startStunServer({
+  const software = `tun relay ${RELAY_VERSION}`;
+  const turnSecret = options.turnSecret ?? randomBytes(24).toString("base64url");
+  const credentialTtl = options.turnCredentialTtlS ?? 24 * 3600;
+  const external = options.turnUrl ? parseTurnUrl(options.turnUrl) : null;
+  if (external && !options.turnSecret) {
+    throw new Error("an external TURN server needs the secret it shares with the relay");
+  }
+  const isIpLiteral = (h: string | undefined) => !!h && isIP(h) !== 0;
+  const turnRelayIp = options.turnRelayIp ??
+    (hostname !== "0.0.0.0" && hostname !== "::" ? hostname : undefined) ??
+    (isIpLiteral(options.publicHost) ? options.publicHost : undefined) ??
+    lanAddress();
+  // Built in: one TURN server answers STUN Binding and TURN on UDP and TCP.
+  // External TURN: a plain STUN server here, credentials for the external one.
+  const turn = external ? null : await startTurnServer({
     hostname,
     port: options.stunPort ?? 3478,
-    software: `tun relay ${RELAY_VERSION}`,
+    realm: "tun",
+    secret: turnSecret,
+    relayAddress: turnRelayIp,
+    // Debian's turnutils_uclient (coturn 4.6) picks channels up to 0x7FFF.
+    legacyChannelNumbers: true,
+    software,
   });
+  const stun = turn
+    ? { port: turn.udpPort, close: () => turn.close() }
+    : await startStunServer({ hostname, port: options.stunPort ?? 3478, software });
+  const iceFor = (reachedAs: string, id: string): IceServer[] => {
+    const stunEntry = { urls: [`stun:${reachedAs}:${stun.port}`] };
+    const cred = mintTurnCredentials(turnSecret, id, credentialTtl);
+    if (external) {
+      return [stunEntry, {
+        urls: [
+          `turn:${external.host}:${external.port}?transport=udp`,
+          `turn:${external.host}:${external.port}?transport=tcp`,
+        ],
+        username: cred.username,
+        credential: cred.password,
+      }];
+    }
+    return [stunEntry, {
+      urls: [
+        `turn:${reachedAs}:${turn!.udpPort}?transport=udp`,
+        `turn:${reachedAs}:${turn!.tcpPort}?transport=tcp`,
+      ],
+      username: cred.username,
+      credential: cred.password,
+    }];
+  };
   let nextConn = 1;
   const live = new Set<{ ws: WsLike }>();
 
@@ -107,7 +180,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     upgradeWebSocket((c) => {
       const addr = normaliseAddr(remoteAddress(c));
       const reachedAs = options.publicHost ?? hostOf(c.req.header("host")) ?? "127.0.0.1";
-      const ice = (): IceServer[] => [{ urls: [`stun:${reachedAs}:${stun.port}`] }];
+      let connId = 0;
+      const ice = (): IceServer[] => iceFor(reachedAs, `c${connId}`);
       let conn: Conn | undefined;
       let closed = false;
       const holder: { ws: WsLike } = { ws: { send() {}, close() {} } };
@@ -128,7 +202,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           holder.ws = ws as unknown as WsLike;
           live.add(holder);
           conn = {
-            id: nextConn++,
+            id: connId = nextConn++,
             addr,
             ice,
             role: { kind: "none" },
@@ -190,6 +264,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   return {
     port: server.port,
     stunPort: stun.port,
+    turnTcpPort: turn ? turn.tcpPort : null,
     hostname,
     sessions,
     async close() {

@@ -153,9 +153,14 @@ export class SessionTable {
     const role = conn.role;
     if (role.kind === "host") {
       // Host to one of its guests; unknown peers (just left) are dropped quietly.
-      role.session.guests.get(peer)?.send({ t: "signal", peer: 0, data: msg.data });
+      role.session.guests.get(peer)?.send({
+        t: "signal",
+        peer: 0,
+        epoch: msg.epoch,
+        data: msg.data,
+      });
     } else if (role.kind === "guest") {
-      role.session.host.send({ t: "signal", peer: role.peer, data: msg.data });
+      role.session.host.send({ t: "signal", peer: role.peer, epoch: msg.epoch, data: msg.data });
     } else {
       conn.close("signal before host/join");
     }

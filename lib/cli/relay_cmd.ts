@@ -9,6 +9,9 @@ export interface RelayCommandOptions {
   stunPort: number;
   publicHost?: string;
   codeTtlMs: number;
+  turnSecret?: string;
+  turnUrl?: string;
+  turnRelayIp?: string;
   out: Output;
 }
 
@@ -21,6 +24,10 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       port: o.port,
       stunPort: o.stunPort,
       codeTtlMs: o.codeTtlMs,
+      publicHost: o.publicHost,
+      turnSecret: o.turnSecret,
+      turnUrl: o.turnUrl,
+      turnRelayIp: o.turnRelayIp,
       log: (line) => {
         if (!out.json) process.stderr.write(`relay: ${line}\n`);
       },
@@ -38,11 +45,16 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       hostname: o.hostname,
       port: relay.port,
       stun_port: relay.stunPort,
+      turn: o.turnUrl ?? (relay.turnTcpPort === null ? null : "built-in"),
+      turn_tcp_port: relay.turnTcpPort,
     },
     [
       `${out.bold("tun relay")}  listening`,
       `  http   ${o.hostname}:${relay.port}  (signalling, WebSocket /v1/signal)`,
       `  stun   ${o.hostname}:${relay.stunPort}/udp`,
+      o.turnUrl
+        ? `  turn   external ${o.turnUrl}`
+        : `  turn   ${o.hostname}:${relay.stunPort}/udp, ${o.hostname}:${relay.turnTcpPort}/tcp (built in)`,
       `  peers  --relay ${url}`,
     ].join("\n"),
   );

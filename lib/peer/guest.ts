@@ -1,7 +1,11 @@
 /**
  * `tun p2p-join <code>`: open a local port that reaches the host's shared port.
- * The local port listens at once; connections made while the peer connection
- * is being set up wait and then go through.
+ *
+ * The local port listens at once; connections made while the peers connect
+ * wait and then go through. The direct attempt comes first (STUN only); if no
+ * DataChannel opens within --p2p-timeout, or ICE fails sooner, the guest asks
+ * the host for relay mode and both make a new, relay-only peer connection
+ * through the relay's TURN server. That switch is quiet: one `path` line.
  */
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
@@ -11,6 +15,7 @@ import { Mux, serveGuestPort } from "../tunnel/mod.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
 import type { Output } from "../cli/output.ts";
 import { stunUrl } from "./relay_url.ts";
+import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
 export interface GuestOptions {
   code: string;
@@ -20,7 +25,7 @@ export interface GuestOptions {
   bind?: string;
   /** Relay base URL; undefined looks for the host's embedded relay on the LAN. */
   relayUrl?: string;
-  /** How long to wait for a direct DataChannel. */
+  /** How long the direct attempt may take before relay mode. */
   p2pTimeoutMs: number;
   out: Output;
 }
@@ -52,7 +57,6 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   // Listen first, so the port number is known early and early connections wait.
-  let listener: Awaited<ReturnType<typeof serveGuestPort>>;
   let resolveMux: (m: Mux) => void = () => {};
   let rejectMux: (e: Error) => void = () => {};
   const muxReady = new Promise<Mux>((res, rej) => {
@@ -60,10 +64,13 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     rejectMux = rej;
   });
   muxReady.catch(() => {});
+  let listener: Awaited<ReturnType<typeof serveGuestPort>>;
   try {
     listener = await serveGuestPort(muxReady, {
       hostname: options.bind ?? "127.0.0.1",
       port: options.port,
+      // Connections may wait for the direct attempt and then relay mode.
+      pendingTimeoutMs: options.p2pTimeoutMs + RELAY_MODE_TIMEOUT_MS + 5_000,
     });
   } catch (err) {
     out.error(`cannot listen on port ${options.port}: ${(err as Error).message}`);
@@ -72,11 +79,11 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   let signal: SignalClient | undefined;
   let iceServers: IceServer[] = [];
-  // Assigned once signalling is up; cleanup() may run before that.
-  // deno-lint-ignore prefer-const
   let rtc: RtcPeer | undefined;
   let mux: Mux | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const cleanup = () => {
+    clearTimeout(timer);
     rejectMux(new Error("stopped"));
     mux?.close("guest stopped");
     rtc?.close();
@@ -95,54 +102,81 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     return 1;
   }
   const sig = signal;
-  rtc = new RtcPeer({
-    role: "offerer",
-    iceServers: iceServers.length
-      ? iceServers
-      : [{ urls: [stunUrl(relayUrl, sig.welcome.stun_port)] }],
-    sendSignal: (data: SignalData) => sig.send({ t: "signal", peer: 0, data }),
-  });
-  const peer = rtc;
-  sig.onmessage = (msg) => {
-    if (msg.t === "signal") {
-      peer.handleSignal(msg.data).catch((err) => fatal(`bad signalling: ${err.message}`));
-    }
-  };
-  sig.onclose = (reason) => {
-    if (!mux) fatal(`relay closed the session: ${reason}`);
-    else if (reason === "the host has left") fatal("the host has left");
-  };
-  peer.onfailed = (reason) => fatal(`peer connection ${reason.replace(/^connection /, "")}`);
+  if (!iceServers.length) iceServers = [{ urls: [stunUrl(relayUrl, sig.welcome.stun_port)] }];
+  const { stun, turn } = splitIceServers(iceServers);
 
-  const timer = setTimeout(
-    () =>
-      fatal(
-        `no direct path to the host within ${
-          options.p2pTimeoutMs / 1000
-        } s (both sides may be behind symmetric NATs)`,
-      ),
-    options.p2pTimeoutMs,
-  );
-  await peer.start().catch((err) => fatal(`cannot create offer: ${err.message}`));
+  let epoch = 0;
+  let ready = false;
 
-  peer.opened.then(async (channel) => {
-    clearTimeout(timer);
-    mux = new Mux(channel);
-    mux.onclose = () => fatal("the host closed the connection");
-    resolveMux(mux);
-    const path = await peer.path().catch(() => null);
-    const rtt = path?.rttMs ?? await mux.ping().catch(() => null);
-    const rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
-    const elapsed = Math.round(performance.now() - started);
-    const p = path?.path ?? "direct";
-    out.emit({
-      event: "path",
-      path: p,
-      reason: "connected",
-      local_candidate: path?.local,
-      remote_candidate: path?.remote,
-      remote_address: path?.remoteAddress,
+  /** One connection attempt: epoch 0 is direct, epoch 1 is relay mode. */
+  const attempt = (mode: "direct" | "relay", reason: string) => {
+    rtc?.close();
+    const myEpoch = epoch;
+    const peer = new RtcPeer({
+      role: "offerer",
+      iceServers: mode === "direct" ? stun : turn,
+      iceTransportPolicy: mode === "relay" ? "relay" : "all",
+      sendSignal: (data: SignalData) => sig.send({ t: "signal", peer: 0, epoch: myEpoch, data }),
     });
+    rtc = peer;
+    if (mode === "relay") {
+      sig.send({ t: "signal", peer: 0, epoch: myEpoch, data: { kind: "relay-mode", reason } });
+    }
+    clearTimeout(timer);
+    timer = setTimeout(
+      () =>
+        mode === "direct"
+          ? toRelay(`no direct path within ${options.p2pTimeoutMs / 1000} s`)
+          : fatal(`could not connect through the relay either (${reason})`),
+      mode === "direct" ? options.p2pTimeoutMs : RELAY_MODE_TIMEOUT_MS,
+    );
+    peer.onfailed = (why) => {
+      if (rtc !== peer) return;
+      if (mode === "direct" && !mux) toRelay(`ICE ${why.replace(/^connection /, "")}`);
+      else fatal(`peer connection ${why.replace(/^connection /, "")}`);
+    };
+    peer.start().catch((err) => fatal(`cannot create offer: ${err.message}`));
+    peer.opened.then((channel) => {
+      if (rtc !== peer) return;
+      clearTimeout(timer);
+      connected(peer, new Mux(channel), mode === "direct" ? "connected" : reason);
+    }, () => {/* reported via onfailed / timer */});
+  };
+
+  const toRelay = (reason: string) => {
+    if (mux || epoch > 0) return;
+    if (!turn.length) {
+      return fatal(`${reason}, and the relay offers no TURN server for relay mode`);
+    }
+    epoch = 1;
+    attempt("relay", reason);
+  };
+
+  const connected = async (peer: RtcPeer, m: Mux, reason: string) => {
+    mux = m;
+    m.onclose = (why) => fatal(`the host closed the connection (${why})`);
+    if (!ready) resolveMux(m);
+    else listener.attach(m);
+    const path = await peer.path().catch(() => null);
+    const rtt = path?.rttMs ?? await m.ping().catch(() => null);
+    const rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
+    const p = path?.path ?? (epoch > 0 ? "relay" : "direct");
+    const pair = `${path?.local ?? "?"} ↔ ${path?.remote ?? "?"}`;
+    out.emit(
+      {
+        event: "path",
+        path: p,
+        reason,
+        local_candidate: path?.local,
+        remote_candidate: path?.remote,
+        remote_address: path?.remoteAddress,
+        rtt_ms: rttMs,
+      },
+      p === "relay" ? `path: relay (${reason})` : undefined,
+    );
+    if (ready) return;
+    ready = true;
+    const elapsed = Math.round(performance.now() - started);
     out.emit(
       {
         event: "ready",
@@ -156,19 +190,27 @@ export async function runGuest(options: GuestOptions): Promise<number> {
       [
         `${out.bold("tun p2p-join")}  ${code.name}`,
         `  local  ${out.bold(`127.0.0.1:${listener.port}`)}  → host's shared port`,
-        `  path   ${out.green(p)} (${path?.local ?? "?"} ↔ ${path?.remote ?? "?"})  rtt ${
-          rttMs ?? "?"
-        } ms  ready in ${elapsed} ms`,
+        `  path   ${out.green(p)} (${pair})  rtt ${rttMs ?? "?"} ms  ready in ${elapsed} ms`,
       ].join("\n"),
     );
-  }, () => {/* reported via onfailed / timer */});
+  };
+
+  sig.onmessage = (msg) => {
+    if (msg.t !== "signal" || msg.epoch !== epoch || !rtc) return;
+    rtc.handleSignal(msg.data).catch((err) => fatal(`bad signalling: ${err.message}`));
+  };
+  sig.onclose = (reason) => {
+    if (!mux) fatal(`relay closed the session: ${reason}`);
+    else if (reason === "the host has left") fatal("the host has left");
+  };
+
+  attempt("direct", "connected");
 
   const stop = () => finish(0);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   const exitCode = await done;
   fatal = () => {};
-  clearTimeout(timer);
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
   cleanup();

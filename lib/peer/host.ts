@@ -2,6 +2,10 @@
  * `tun p2p <port>`: share a local TCP port. Registers with a relay (or embeds
  * one for the LAN), prints the join code, and answers every guest with its own
  * WebRTC peer connection whose streams dial only 127.0.0.1:<port>.
+ *
+ * Each guest starts with a direct attempt (epoch 0). If the guest asks for
+ * relay mode (epoch 1), the host drops the direct attempt and answers a
+ * relay-only offer through the relay's TURN server.
  */
 import net from "node:net";
 import process from "node:process";
@@ -13,13 +17,15 @@ import { discoveryPort, startResponder } from "../discovery/mod.ts";
 import { type Relay, startRelay } from "../../relay/mod.ts";
 import { formatBytes, type Output } from "../cli/output.ts";
 import { lanAddress, stunUrl } from "./relay_url.ts";
+import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
+import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
 
 export interface HostOptions {
   /** The local TCP port to share (dialled on 127.0.0.1 only). */
   port: number;
   /** Relay base URL; undefined embeds a relay in this process (LAN mode). */
   relayUrl?: string;
-  /** How long a guest may take to open a direct DataChannel. Default 8 s. */
+  /** How long a guest's direct attempt may take before relay mode. Default 8 s. */
   p2pTimeoutMs: number;
   /** The command name printed in the join line. Default "tun". */
   command?: string;
@@ -28,10 +34,15 @@ export interface HostOptions {
 
 interface GuestState {
   peer: number;
+  from: string;
+  epoch: number;
   rtc: RtcPeer;
   mux?: Mux;
   path?: PathInfo;
-  from: string;
+  /** Why the current path: "connected" (direct) or why relay mode was chosen. */
+  reason: string;
+  rttMs: number | null;
+  since: string;
   timer?: ReturnType<typeof setTimeout>;
   closed: boolean;
 }
@@ -97,9 +108,11 @@ export async function runHost(options: HostOptions): Promise<number> {
     out.error(`relay refused to host: ${(err as Error).message}`);
     return 1;
   }
+  const { stun, turn } = splitIceServers(iceServers);
   const code = formatJoinCode({ name, secret: mintSecret() });
   const cmd = options.command ?? "tun";
   const join = `${cmd} p2p-join ${code} --relay ${publicRelayUrl}`;
+  const startedAt = new Date().toISOString();
   out.emit(
     {
       event: "code",
@@ -118,8 +131,30 @@ export async function runHost(options: HostOptions): Promise<number> {
         : publicRelayUrl!.includes("//127.0.0.1:")
         ? `  relay  embedded, this machine only (no LAN interface found)`
         : `  relay  embedded, LAN only; guests on this LAN can omit --relay`,
+      `  status ${cmd} p2p status ${code}`,
     ].join("\n"),
   );
+
+  const guestStatus = (g: GuestState): GuestStatus => ({
+    guest: g.peer,
+    from: g.from,
+    path: g.mux ? (g.path?.path ?? (g.epoch > 0 ? "relay" : "direct")) : "connecting",
+    reason: g.reason,
+    rtt_ms: g.rttMs,
+    bytes_sent: g.mux?.bytesSent ?? 0,
+    bytes_received: g.mux?.bytesReceived ?? 0,
+    since: g.since,
+  });
+  const publish = () =>
+    writeStatus({
+      name,
+      pid: process.pid,
+      port: options.port,
+      relay: publicRelayUrl!,
+      started: startedAt,
+      guests: [...guests.values()].map(guestStatus),
+    });
+  publish();
 
   const endGuest = (g: GuestState, reason: string) => {
     if (g.closed) return;
@@ -136,47 +171,94 @@ export async function runHost(options: HostOptions): Promise<number> {
         out.dim(`sent ${formatBytes(sent)}, received ${formatBytes(received)}`)
       }`,
     );
+    publish();
+  };
+
+  /** A peer connection for guest `g`'s current epoch (0 direct, 1 relay mode). */
+  const answer = (g: GuestState): RtcPeer => {
+    const relayMode = g.epoch > 0;
+    const epoch = g.epoch;
+    const rtc = new RtcPeer({
+      role: "answerer",
+      iceServers: relayMode ? turn : stun,
+      iceTransportPolicy: relayMode ? "relay" : "all",
+      sendSignal: (data: SignalData) => signal.send({ t: "signal", peer: g.peer, epoch, data }),
+    });
+    clearTimeout(g.timer);
+    // The guest decides when to switch to relay mode; the host only gives up
+    // once both attempts have had their time.
+    g.timer = setTimeout(
+      () => endGuest(g, relayMode ? "relay mode did not connect" : "guest never connected"),
+      relayMode ? RELAY_MODE_TIMEOUT_MS + 5_000 : options.p2pTimeoutMs + RELAY_MODE_TIMEOUT_MS,
+    );
+    rtc.onfailed = (why) => {
+      if (g.rtc !== rtc) return;
+      // A failed direct attempt is the guest's cue for relay mode: wait for it.
+      if (relayMode || g.mux) endGuest(g, why);
+    };
+    rtc.opened.then((channel) => {
+      if (g.closed || g.rtc !== rtc) return;
+      clearTimeout(g.timer);
+      connected(g, rtc, new Mux(channel));
+    }, () => {/* failure is reported through onfailed / timer */});
+    return rtc;
+  };
+
+  const connected = async (g: GuestState, rtc: RtcPeer, mux: Mux) => {
+    g.mux = mux;
+    g.since = new Date().toISOString();
+    serveHostStreams(mux, { targetHost: "127.0.0.1", targetPort: options.port });
+    mux.onclose = () => endGuest(g, "guest disconnected");
+    g.path = (await rtc.path().catch(() => null)) ?? undefined;
+    const rtt = g.path?.rttMs ?? await mux.ping().catch(() => null);
+    g.rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
+    const p = g.path?.path ?? (g.epoch > 0 ? "relay" : "direct");
+    out.emit(
+      {
+        event: "path",
+        guest: g.peer,
+        path: p,
+        reason: g.reason,
+        local_candidate: g.path?.local,
+        remote_candidate: g.path?.remote,
+        remote_address: g.path?.remoteAddress,
+        rtt_ms: g.rttMs,
+      },
+      `guest ${g.peer}  connected  ${p === "direct" ? out.green(p) : out.yellow(p)} (${
+        p === "direct" ? `${g.path?.local ?? "?"} ↔ ${g.path?.remote ?? "?"}` : g.reason
+      })  rtt ${g.rttMs ?? "?"} ms`,
+    );
+    publish();
   };
 
   const startGuest = (peer: number, from: string) => {
-    const rtc = new RtcPeer({
-      role: "answerer",
-      iceServers,
-      sendSignal: (data: SignalData) => signal.send({ t: "signal", peer, data }),
-    });
-    const g: GuestState = { peer, rtc, from, closed: false };
+    const g: GuestState = {
+      peer,
+      from,
+      epoch: 0,
+      rtc: null as unknown as RtcPeer, // set just below: answer() needs the state
+      reason: "connected",
+      rttMs: null,
+      since: new Date().toISOString(),
+      closed: false,
+    };
     guests.set(peer, g);
+    g.rtc = answer(g);
     out.emit({ event: "guest", guest: peer, from }, `guest ${peer}  joining    from ${from}`);
-    g.timer = setTimeout(
-      () => endGuest(g, `no direct path within ${options.p2pTimeoutMs / 1000} s`),
-      options.p2pTimeoutMs,
-    );
-    rtc.onfailed = (reason) => endGuest(g, reason);
-    rtc.opened.then(async (channel) => {
-      if (g.closed) return;
-      clearTimeout(g.timer);
-      const mux = new Mux(channel);
-      g.mux = mux;
-      serveHostStreams(mux, { targetHost: "127.0.0.1", targetPort: options.port });
-      mux.onclose = () => endGuest(g, "guest disconnected");
-      const path = await rtc.path().catch(() => null);
-      g.path = path ?? undefined;
-      const rtt = path?.rttMs ?? await mux.ping().catch(() => null);
-      out.emit(
-        {
-          event: "path",
-          guest: peer,
-          path: path?.path ?? "direct",
-          local_candidate: path?.local,
-          remote_candidate: path?.remote,
-          remote_address: path?.remoteAddress,
-          rtt_ms: rtt === null ? null : Math.round(rtt * 10) / 10,
-        },
-        `guest ${peer}  connected  ${out.green(path?.path ?? "direct")} (${path?.local ?? "?"} ↔ ${
-          path?.remote ?? "?"
-        })  rtt ${rtt === null ? "?" : rtt.toFixed(1)} ms`,
-      );
-    }, () => {/* failure is reported through onfailed / timer */});
+    publish();
+  };
+
+  const onSignal = (g: GuestState, epoch: number, data: SignalData) => {
+    if (data.kind === "relay-mode") {
+      if (epoch <= g.epoch || g.mux || !turn.length) return;
+      g.rtc.close();
+      g.epoch = epoch;
+      g.reason = data.reason;
+      g.rtc = answer(g);
+      return;
+    }
+    if (epoch !== g.epoch) return; // a late message of an attempt given up
+    g.rtc.handleSignal(data).catch((err) => endGuest(g, `bad signalling: ${err.message}`));
   };
 
   probeTarget(options.port).then((ok) => {
@@ -190,7 +272,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       startGuest(msg.peer, `${msg.addr.address}:${msg.addr.port}`);
     } else if (msg.t === "signal") {
       const g = guests.get(msg.peer);
-      g?.rtc.handleSignal(msg.data).catch((err) => endGuest(g, `bad signalling: ${err.message}`));
+      if (g) onSignal(g, msg.epoch, msg.data);
     } else if (msg.t === "bye") {
       const g = guests.get(msg.peer);
       // A guest that is already connected peer to peer no longer needs the relay.
@@ -207,13 +289,20 @@ export async function runHost(options: HostOptions): Promise<number> {
     }
   };
 
+  // Status for `tun p2p status`: rewritten every second while guests are on.
+  const ticker = setInterval(() => {
+    if (guests.size > 0) publish();
+  }, 1000);
+
   const stop = () => finish(0);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   const exitCode = await done;
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
+  clearInterval(ticker);
   for (const g of [...guests.values()]) endGuest(g, "host stopped");
+  removeStatus(name);
   signal.close();
   responder?.close();
   await relay?.close();

@@ -7,16 +7,24 @@ import type { MessageChannel } from "../tunnel/mod.ts";
 import type { RawDataChannel } from "./peer.ts";
 
 export class DataChannelAdapter implements MessageChannel {
-  onmessage: ((data: Uint8Array) => void) | null = null;
   onclose: (() => void) | null = null;
   readonly #dc: RawDataChannel;
   #closed = false;
+  #onmessage: ((data: Uint8Array) => void) | null = null;
+  /**
+   * Messages that arrive before anyone listens. The peer may send as soon as
+   * the channel opens, before our side has attached its mux; dropping those
+   * would lose its HELLO.
+   */
+  #early: Uint8Array[] = [];
 
   constructor(dc: RawDataChannel) {
     this.#dc = dc;
     dc.onmessage = (ev) => {
       if (typeof ev.data === "string") return; // text is not part of the protocol
-      this.onmessage?.(new Uint8Array(ev.data));
+      const bytes = new Uint8Array(ev.data);
+      if (this.#onmessage) this.#onmessage(bytes);
+      else this.#early.push(bytes); // bounded by the peer's flow-control windows
     };
     const closed = () => {
       if (this.#closed) return;
@@ -25,6 +33,17 @@ export class DataChannelAdapter implements MessageChannel {
     };
     dc.onclose = closed;
     dc.onerror = closed;
+  }
+
+  get onmessage(): ((data: Uint8Array) => void) | null {
+    return this.#onmessage;
+  }
+
+  set onmessage(handler: ((data: Uint8Array) => void) | null) {
+    this.#onmessage = handler;
+    if (!handler) return;
+    const early = this.#early.splice(0);
+    for (const bytes of early) handler(bytes);
   }
 
   get bufferedAmount(): number {

@@ -12,6 +12,8 @@ export interface PeerOptions {
   role: "offerer" | "answerer";
   /** ICE servers, e.g. `[{ urls: "stun:relay.example:3478" }]`. */
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+  /** "relay" gathers and uses only TURN relay candidates (relay mode). Default "all". */
+  iceTransportPolicy?: "all" | "relay";
   /** Send one piece of signalling to the other peer (through the relay). */
   sendSignal: (data: SignalData) => void;
 }
@@ -76,7 +78,10 @@ export class RtcPeer {
 
   constructor(options: PeerOptions) {
     this.#options = options;
-    this.#pc = new PC({ iceServers: options.iceServers });
+    this.#pc = new PC({
+      iceServers: options.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy ?? "all",
+    });
     this.#dc = this.#pc.createDataChannel("tun", { negotiated: true, id: 0, ordered: true });
     this.#dc.binaryType = "arraybuffer";
     this.opened = new Promise((resolve, reject) => {

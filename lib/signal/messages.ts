@@ -12,8 +12,11 @@
  *   peer  -> relay   join {name}               join the session `name` as a guest
  *   relay -> guest   joined {peer, ice}        your id within the session
  *   relay -> host    guest {peer, addr}        a guest joined (addr as the relay saw it)
- *   peer  -> relay   signal {peer, data}       opaque SDP/ICE for the other side; the
- *   relay -> peer    signal {peer, data}         relay rewrites `peer` to the sender's id
+ *   peer  -> relay   signal {peer, epoch, data} SDP/ICE for the other side; the relay
+ *   relay -> peer    signal {peer, epoch, data}   rewrites `peer` to the sender's id.
+ *                                              `epoch` counts connection attempts (0 =
+ *                                              direct, then relay mode), so late
+ *                                              messages of an old attempt are ignored
  *   relay -> peer    bye {peer, reason}        the other side left
  *   relay -> peer    welcome {addr, stun_port} first message: observed address, STUN port
  *   relay -> peer    error {message}           sent just before the relay closes
@@ -48,7 +51,9 @@ export type SignalData =
   | { kind: "offer"; sdp: string }
   | { kind: "answer"; sdp: string }
   | { kind: "candidate"; candidate: string; mid: string | null; mline: number | null }
-  | { kind: "end-of-candidates" };
+  | { kind: "end-of-candidates" }
+  /** Guest to host: give up the direct attempt; the next offer is relay-only. */
+  | { kind: "relay-mode"; reason: string };
 
 export type Message =
   | { t: "host" }
@@ -56,7 +61,7 @@ export type Message =
   | { t: "join"; name: string }
   | { t: "joined"; peer: number; ice: IceServer[] }
   | { t: "guest"; peer: number; addr: Addr }
-  | { t: "signal"; peer: number; data: SignalData }
+  | { t: "signal"; peer: number; epoch: number; data: SignalData }
   | { t: "bye"; peer: number; reason: string }
   | { t: "welcome"; addr: Addr; stun_port: number }
   | { t: "error"; message: string }
@@ -155,6 +160,8 @@ function signalData(o: Obj): SignalData {
       };
     case "end-of-candidates":
       return { kind };
+    case "relay-mode":
+      return { kind, reason: str(d, "reason", 256) };
     default:
       throw new SignalDecodeError("data.kind", `data.kind: unknown kind "${kind.slice(0, 32)}"`);
   }
@@ -201,7 +208,12 @@ export function decodeMessage(bytes: Uint8Array): Message {
     case "guest":
       return { t, peer: int(raw, "peer", 0, PEER_MAX), addr: addr(raw, "addr") };
     case "signal":
-      return { t, peer: int(raw, "peer", 0, PEER_MAX), data: signalData(raw) };
+      return {
+        t,
+        peer: int(raw, "peer", 0, PEER_MAX),
+        epoch: int(raw, "epoch", 0, 255),
+        data: signalData(raw),
+      };
     case "bye":
       return { t, peer: int(raw, "peer", 0, PEER_MAX), reason: str(raw, "reason", 256) };
     case "welcome":

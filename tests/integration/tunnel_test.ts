@@ -97,7 +97,13 @@ Deno.test({
 
       for (const g of [g1, g2]) {
         assertEquals(g.info.path, "direct");
-        const r = await client(net.ns, ["download", String(g.info.port), files.name]);
+        const r = await client(net.ns, ["download", String(g.info.port), files.name]).catch(
+          (err) => {
+            throw new Error(
+              `${err.message}\nguest output:\n${g.proc.lines.join("\n")}\n${g.proc.stderr}`,
+            );
+          },
+        );
         assertEquals(r.sha256, files.sha256);
       }
     } finally {

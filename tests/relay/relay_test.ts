@@ -63,13 +63,19 @@ Deno.test("the relay pairs a guest with its host and forwards signalling both wa
       assertEquals(hostIce[0].urls, [stun]);
       assertEquals(guestIce[0].urls, [stun]);
       const atHost = host.next(["signal"]);
-      guest.send({ t: "signal", peer: 0, data: { kind: "offer", sdp: "v=0 offer" } });
-      assertEquals(await atHost, { t: "signal", peer, data: { kind: "offer", sdp: "v=0 offer" } });
+      guest.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "offer", sdp: "v=0 offer" } });
+      assertEquals(await atHost, {
+        t: "signal",
+        peer,
+        epoch: 0,
+        data: { kind: "offer", sdp: "v=0 offer" },
+      });
       const atGuest = guest.next(["signal"]);
-      host.send({ t: "signal", peer, data: { kind: "answer", sdp: "v=0 answer" } });
+      host.send({ t: "signal", peer, epoch: 0, data: { kind: "answer", sdp: "v=0 answer" } });
       assertEquals(await atGuest, {
         t: "signal",
         peer: 0,
+        epoch: 0,
         data: { kind: "answer", sdp: "v=0 answer" },
       });
       const bye = host.next(["bye"]);
@@ -137,7 +143,14 @@ Deno.test("bad messages close only the sender's connection, with a reason", asyn
         [
           "signal before join",
           (ws) =>
-            ws.send(encodeMessage({ t: "signal", peer: 1, data: { kind: "end-of-candidates" } })),
+            ws.send(
+              encodeMessage({
+                t: "signal",
+                peer: 1,
+                epoch: 0,
+                data: { kind: "end-of-candidates" },
+              }),
+            ),
           /signal before/,
         ],
       ];
@@ -151,8 +164,13 @@ Deno.test("bad messages close only the sender's connection, with a reason", asyn
       }
       // The existing session is unaffected.
       const atHost = host.next(["signal"]);
-      guest.send({ t: "signal", peer: 0, data: { kind: "end-of-candidates" } });
-      assertEquals(await atHost, { t: "signal", peer, data: { kind: "end-of-candidates" } });
+      guest.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "end-of-candidates" } });
+      assertEquals(await atHost, {
+        t: "signal",
+        peer,
+        epoch: 0,
+        data: { kind: "end-of-candidates" },
+      });
     } finally {
       host.close();
       guest.close();
