@@ -10,7 +10,7 @@ import { parseTurnUrl } from "./relay/turn_url.ts";
 import { Command, CommanderError, Option } from "commander";
 import { Output } from "./lib/cli/output.ts";
 import { parseDuration } from "./lib/cli/duration.ts";
-import { JoinCodeError, parseJoinCode } from "./lib/code/mod.ts";
+import { isValidName, JoinCodeError, parseJoinCode } from "./lib/code/mod.ts";
 import { normaliseRelayUrl } from "./lib/peer/relay_url.ts";
 
 export const VERSION = "0.1.0";
@@ -151,15 +151,30 @@ async function main(argv: string[]): Promise<number> {
     });
 
   program.command("p2p")
+    .usage("<port> [options]\n       tun p2p status <code> [--json]")
     .description(
       "share local TCP port <port> (127.0.0.1 only); prints a join code for guests.\n" +
-        "Several guests may join with the same code, each with their own connection.",
+        "Several guests may join with the same code, each with their own connection.\n" +
+        "If no direct path opens within --p2p-timeout, a guest drops quietly to relay\n" +
+        "mode: the relay's TURN server forwards DTLS ciphertext it cannot read.\n\n" +
+        "tun p2p status <code>: per guest, the path (direct/relay), why, RTT, and bytes\n" +
+        "sent and received, from the host running <code> on this machine.",
     )
-    .argument("<port>", "the local TCP port to share")
+    .argument("<port>", "the local TCP port to share (or: status)")
+    .argument("[code]", "with status: the join code (or just its first group)")
     .addOption(relayOpt())
     .addOption(p2pTimeout())
     .option("--json", "print newline-delimited JSON events (code, guest, path, ...)")
-    .action(async (portText: string, o) => {
+    .action(async (portText: string, codeText: string | undefined, o) => {
+      if (portText === "status") {
+        if (!codeText) throw new UsageError("tun p2p status needs the join code");
+        const name = codeText.trim().toUpperCase().split(/[-\s]/)[0];
+        if (!isValidName(name)) throw new UsageError(`"${codeText}" is not a join code`);
+        const { runStatus } = await import("./lib/cli/status_cmd.ts");
+        exitCode = runStatus(name, new Output({ json: !!o.json }));
+        return;
+      }
+      if (codeText !== undefined) throw new UsageError(`unexpected argument "${codeText}"`);
       const port = portArg(portText, "<port>", false);
       const relayUrl = relayArg(o.relay);
       const timeout = durationArg(o.p2pTimeout, "--p2p-timeout");

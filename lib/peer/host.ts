@@ -289,9 +289,31 @@ export async function runHost(options: HostOptions): Promise<number> {
     }
   };
 
-  // Status for `tun p2p status`: rewritten every second while guests are on.
+  // Status for `tun p2p status`: rewritten every second while guests are on;
+  // and every 10 s a live line per guest whose byte counts moved.
+  let tick = 0;
+  const lastShown = new Map<number, number>();
   const ticker = setInterval(() => {
-    if (guests.size > 0) publish();
+    if (guests.size === 0) return;
+    publish();
+    if (++tick % 10 !== 0) return;
+    for (const g of guests.values()) {
+      if (!g.mux) continue;
+      const st = guestStatus(g);
+      const total = st.bytes_sent + st.bytes_received;
+      if (lastShown.get(g.peer) === total) continue;
+      lastShown.set(g.peer, total);
+      out.emit(
+        { event: "stats", ...st },
+        `guest ${g.peer}  ${st.path.padEnd(9)}  ${
+          out.dim(
+            `(${st.reason})  rtt ${st.rtt_ms ?? "?"} ms  sent ${
+              formatBytes(st.bytes_sent)
+            }, received ${formatBytes(st.bytes_received)}`,
+          )
+        }`,
+      );
+    }
   }, 1000);
 
   const stop = () => finish(0);

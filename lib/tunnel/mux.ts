@@ -161,6 +161,13 @@ export class Mux {
   /** The peer's per-stream receive window, known from its HELLO. */
   #peerWindow: number | null = null;
   #paused = false;
+  /**
+   * Bytes we may still hand to the channel before reading `bufferedAmount`
+   * again. Reading it is a blocking call into libwebrtc's network thread, so it
+   * is read once per budget rather than once per frame; the budget can only
+   * underestimate the room, because the channel's buffer only drains meanwhile.
+   */
+  #budget = 0;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
   #flushing = false;
   #pingSeq = 0;
@@ -256,6 +263,7 @@ export class Mux {
 
   #send(bytes: Uint8Array): void {
     if (this.closed) return;
+    this.#budget -= bytes.byteLength;
     try {
       this.#channel.send(bytes);
     } catch (err) {
@@ -269,9 +277,12 @@ export class Mux {
     this.#flushing = true;
     try {
       while (!this.#paused && !this.closed && this.#ready.size > 0) {
-        if (this.#channel.bufferedAmount > this.#opts.highWatermark) {
-          this.#pause();
-          break;
+        if (this.#budget <= 0) {
+          this.#budget = this.#opts.highWatermark - this.#channel.bufferedAmount;
+          if (this.#budget < 0) {
+            this.#pause();
+            break;
+          }
         }
         const stream = this.#ready.values().next().value!;
         this.#ready.delete(stream);
@@ -291,7 +302,9 @@ export class Mux {
   #pause(): void {
     this.#paused = true;
     this.#pollTimer = setInterval(() => {
-      if (this.#channel.bufferedAmount > this.#opts.lowWatermark) return;
+      const buffered = this.#channel.bufferedAmount;
+      if (buffered > this.#opts.lowWatermark) return;
+      this.#budget = this.#opts.highWatermark - buffered;
       clearInterval(this.#pollTimer);
       this.#pollTimer = undefined;
       this.#paused = false;

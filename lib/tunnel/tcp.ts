@@ -25,6 +25,9 @@ import type { Mux, TunnelStream } from "./mux.ts";
  * The socket must have been created with `allowHalfOpen: true`.
  */
 export function bridgeTcp(stream: TunnelStream, socket: net.Socket): Promise<void> {
+  // Frames already carry the sender's segmentation; Nagle would only hold small
+  // writes (an HTTP response after its headers) back for an ACK.
+  socket.setNoDelay(true);
   return new Promise((resolve) => {
     let socketClosed = false;
     let streamClosed = false;

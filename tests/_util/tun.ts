@@ -8,7 +8,8 @@ import { exec, type LabProcess, spawnIn } from "../lab/process.ts";
 
 export const ROOT = path.resolve(import.meta.dirname!, "../..");
 export const DENO = path.join(ROOT, "node_modules/.bin/deno");
-const TUN = [DENO, "run", "-A", "--quiet", path.join(ROOT, "main.ts")];
+/** The argv that runs tun from this checkout. */
+export const TUN = [DENO, "run", "-A", "--quiet", path.join(ROOT, "main.ts")];
 
 export type Json = Record<string, unknown>;
 

@@ -13,7 +13,9 @@ import {
   startGuest,
   startHost,
   startRelay,
+  TUN,
 } from "../_util/tun.ts";
+import { exec } from "../lab/process.ts";
 
 const MB = 1024 * 1024;
 const ignore = !isRoot();
@@ -54,9 +56,21 @@ Deno.test({
       assertEquals(up.bytes, 16 * MB);
       assertEquals(up.sha256, upload.sha256);
 
-      // The host saw the guest connect directly.
+      // The host saw the guest connect directly, and `tun p2p status` says so.
       const path = await nextEvent(host.proc, "path");
       assertEquals(path.path, "direct");
+      await new Promise((r) => setTimeout(r, 1100)); // the host rewrites status each second
+      const status = await exec(net.ns, [...TUN, "p2p", "status", host.info.code, "--json"]);
+      assertEquals(status.code, 0, status.stderr);
+      const st = JSON.parse(status.stdout);
+      assertEquals(st.guests.length, 1);
+      assertEquals(st.guests[0].path, "direct");
+      assert(st.guests[0].bytes_sent >= 64 * MB, `bytes sent ${st.guests[0].bytes_sent}`);
+      assert(
+        st.guests[0].bytes_received >= 16 * MB,
+        `bytes received ${st.guests[0].bytes_received}`,
+      );
+      assert(typeof st.guests[0].rtt_ms === "number");
     } finally {
       await Deno.remove(blob.dir, { recursive: true });
       await Deno.remove(upload.dir, { recursive: true });
