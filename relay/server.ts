@@ -147,6 +147,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const stun = turn
     ? { port: turn.udpPort, close: () => turn.close() }
     : await startStunServer({ hostname, port: options.stunPort ?? 3478, software });
+  // A second STUN port, so peers can tell how their NAT maps (lib/nat).
+  let altStun;
+  try {
+    altStun = await startStunServer({ hostname, port: 0, software });
+  } catch (err) {
+    await stun.close();
+    throw err;
+  }
   const iceFor = (reachedAs: string, id: string): IceServer[] => {
     const stunEntry = { urls: [`stun:${reachedAs}:${stun.port}`] };
     const cred = mintTurnCredentials(turnSecret, id, credentialTtl);
@@ -219,7 +227,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
               hardClose(CLOSE_POLICY, reason);
             },
           };
-          conn.send({ t: "welcome", addr, stun_port: stun.port });
+          conn.send({ t: "welcome", addr, stun_port: stun.port, stun_alt_port: altStun.port });
         },
         onMessage(evt, _ws) {
           if (!conn || closed) return;
@@ -259,6 +267,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     server = await serveHttp(app, { hostname, port: options.port ?? 7700 });
   } catch (err) {
     await stun.close();
+    await altStun.close();
     throw err;
   }
   return {
@@ -274,7 +283,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           h.ws.close(1001, "relay is shutting down");
         } catch { /* ignore */ }
       }
-      await Promise.all([server.close(), stun.close()]);
+      await Promise.all([server.close(), stun.close(), altStun.close()]);
     },
   };
 }

@@ -15,6 +15,7 @@ import { Mux, serveGuestPort } from "../tunnel/mod.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
 import type { Output } from "../cli/output.ts";
 import { stunUrl } from "./relay_url.ts";
+import { type Mapping, probeMapping } from "../nat/mod.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
 export interface GuestOptions {
@@ -108,6 +109,26 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   let epoch = 0;
   let ready = false;
 
+  // How our NAT maps, probed in parallel with the direct attempt; with the
+  // host's answer it can rule the direct attempt out early (both symmetric).
+  let ownMapping: Mapping | null | undefined;
+  let hostMapping: Mapping | null | undefined;
+  const symmetric = "address-and-port-dependent";
+  const checkMappings = () => {
+    if (ownMapping === symmetric && hostMapping === symmetric) {
+      toRelay("both peers are behind symmetric NATs");
+    }
+  };
+  probeMapping({
+    host: new URL(relayUrl).hostname,
+    port: sig.welcome.stun_port,
+    altPort: sig.welcome.stun_alt_port,
+  }).then((mapping) => {
+    ownMapping = mapping;
+    sig.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "nat", mapping } });
+    checkMappings();
+  });
+
   /** One connection attempt: epoch 0 is direct, epoch 1 is relay mode. */
   const attempt = (mode: "direct" | "relay", reason: string) => {
     rtc?.close();
@@ -196,6 +217,10 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   sig.onmessage = (msg) => {
+    if (msg.t === "signal" && msg.data.kind === "nat") {
+      hostMapping = msg.data.mapping;
+      return checkMappings();
+    }
     if (msg.t !== "signal" || msg.epoch !== epoch || !rtc) return;
     rtc.handleSignal(msg.data).catch((err) => fatal(`bad signalling: ${err.message}`));
   };

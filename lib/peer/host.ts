@@ -19,6 +19,7 @@ import { formatBytes, type Output } from "../cli/output.ts";
 import { lanAddress, stunUrl } from "./relay_url.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
+import { probeMapping } from "../nat/mod.ts";
 
 export interface HostOptions {
   /** The local TCP port to share (dialled on 127.0.0.1 only). */
@@ -109,6 +110,12 @@ export async function runHost(options: HostOptions): Promise<number> {
     return 1;
   }
   const { stun, turn } = splitIceServers(iceServers);
+  // Our NAT's mapping behaviour, told to every guest (lib/nat).
+  const mapping = probeMapping({
+    host: new URL(relayUrl).hostname,
+    port: signal.welcome.stun_port,
+    altPort: signal.welcome.stun_alt_port,
+  });
   const code = formatJoinCode({ name, secret: mintSecret() });
   const cmd = options.command ?? "tun";
   const join = `${cmd} p2p-join ${code} --relay ${publicRelayUrl}`;
@@ -244,11 +251,17 @@ export async function runHost(options: HostOptions): Promise<number> {
     };
     guests.set(peer, g);
     g.rtc = answer(g);
+    mapping.then((m) => {
+      if (!g.closed) {
+        signal.send({ t: "signal", peer, epoch: 0, data: { kind: "nat", mapping: m } });
+      }
+    });
     out.emit({ event: "guest", guest: peer, from }, `guest ${peer}  joining    from ${from}`);
     publish();
   };
 
   const onSignal = (g: GuestState, epoch: number, data: SignalData) => {
+    if (data.kind === "nat") return; // the guest decides on relay mode
     if (data.kind === "relay-mode") {
       if (epoch <= g.epoch || g.mux || !turn.length) return;
       g.rtc.close();

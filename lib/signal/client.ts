@@ -25,7 +25,11 @@ type Waiter = { types: string[]; resolve: (m: Message) => void; reject: (e: Erro
 
 export class SignalClient {
   /** What the relay told us on connect: our address as it sees it, its STUN port. */
-  welcome: { addr: Addr; stun_port: number } = { addr: { address: "", port: 0 }, stun_port: 0 };
+  welcome: { addr: Addr; stun_port: number; stun_alt_port: number } = {
+    addr: { address: "", port: 0 },
+    stun_port: 0,
+    stun_alt_port: 0,
+  };
   /** Messages not claimed by a pending {@link next}. */
   onmessage: ((msg: Message) => void) | null = null;
   /** Called once when the connection ends, with the relay's reason if it gave one. */
@@ -71,7 +75,9 @@ export class SignalClient {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (m.t === "welcome") client.welcome = { addr: m.addr, stun_port: m.stun_port };
+        if (m.t === "welcome") {
+          client.welcome = { addr: m.addr, stun_port: m.stun_port, stun_alt_port: m.stun_alt_port };
+        }
         client.#ping = setInterval(() => client.send({ t: "ping" }), 20_000);
         resolve(client);
       }, (err: Error) => {

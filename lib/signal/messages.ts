@@ -18,13 +18,16 @@
  *                                              direct, then relay mode), so late
  *                                              messages of an old attempt are ignored
  *   relay -> peer    bye {peer, reason}        the other side left
- *   relay -> peer    welcome {addr, stun_port} first message: observed address, STUN port
+ *   relay -> peer    welcome {addr, stun_port, stun_alt_port}
+ *                                              first message: observed address, STUN
+ *                                              ports (a second one for mapping probes)
  *   relay -> peer    error {message}           sent just before the relay closes
  *   either           ping / pong               keep-alive
  */
 // "cbor-x/encode" is the pure-JS build: the root export loads the native
 // cbor-extract addon, which crashes Deno (it links against V8 symbols).
 import { Decoder, Encoder } from "cbor-x/encode";
+import type { Mapping } from "../nat/mod.ts";
 
 export const VERSION = 1;
 /** Largest encoded message either side accepts (an SDP is a few KiB). */
@@ -53,7 +56,9 @@ export type SignalData =
   | { kind: "candidate"; candidate: string; mid: string | null; mline: number | null }
   | { kind: "end-of-candidates" }
   /** Guest to host: give up the direct attempt; the next offer is relay-only. */
-  | { kind: "relay-mode"; reason: string };
+  | { kind: "relay-mode"; reason: string }
+  /** Each peer's NAT mapping behaviour, from its probe (null: unknown). */
+  | { kind: "nat"; mapping: Mapping | null };
 
 export type Message =
   | { t: "host" }
@@ -63,7 +68,7 @@ export type Message =
   | { t: "guest"; peer: number; addr: Addr }
   | { t: "signal"; peer: number; epoch: number; data: SignalData }
   | { t: "bye"; peer: number; reason: string }
-  | { t: "welcome"; addr: Addr; stun_port: number }
+  | { t: "welcome"; addr: Addr; stun_port: number; stun_alt_port: number }
   | { t: "error"; message: string }
   | { t: "ping" }
   | { t: "pong" };
@@ -162,6 +167,13 @@ function signalData(o: Obj): SignalData {
       return { kind };
     case "relay-mode":
       return { kind, reason: str(d, "reason", 256) };
+    case "nat": {
+      const m = nullable(d, "mapping", (x, f) => str(x, f, 64));
+      if (m !== null && m !== "endpoint-independent" && m !== "address-and-port-dependent") {
+        throw new SignalDecodeError("data.mapping", `data.mapping: unknown value "${m}"`);
+      }
+      return { kind, mapping: m };
+    }
     default:
       throw new SignalDecodeError("data.kind", `data.kind: unknown kind "${kind.slice(0, 32)}"`);
   }
@@ -217,7 +229,12 @@ export function decodeMessage(bytes: Uint8Array): Message {
     case "bye":
       return { t, peer: int(raw, "peer", 0, PEER_MAX), reason: str(raw, "reason", 256) };
     case "welcome":
-      return { t, addr: addr(raw, "addr"), stun_port: int(raw, "stun_port", 0, 65535) };
+      return {
+        t,
+        addr: addr(raw, "addr"),
+        stun_port: int(raw, "stun_port", 0, 65535),
+        stun_alt_port: int(raw, "stun_alt_port", 0, 65535),
+      };
     case "error":
       return { t, message: str(raw, "message", 1024) };
     default:

@@ -1,0 +1,1 @@
+export { type Mapping, type MappingProbeOptions, probeMapping } from "./mapping.ts";
