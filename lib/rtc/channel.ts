@@ -23,7 +23,7 @@ export class DataChannelAdapter implements MessageChannel {
     dc.onmessage = (ev) => {
       if (typeof ev.data === "string") return; // text is not part of the protocol
       const bytes = new Uint8Array(ev.data);
-      if (this.#onmessage) this.#onmessage(bytes);
+      if (this.#onmessage && this.#early.length === 0) this.#onmessage(bytes);
       else this.#early.push(bytes); // bounded by the peer's flow-control windows
     };
     const closed = () => {
@@ -41,9 +41,13 @@ export class DataChannelAdapter implements MessageChannel {
 
   set onmessage(handler: ((data: Uint8Array) => void) | null) {
     this.#onmessage = handler;
-    if (!handler) return;
-    const early = this.#early.splice(0);
-    for (const bytes of early) handler(bytes);
+    if (!handler || this.#early.length === 0) return;
+    // Replay on a microtask, not inside the setter: whoever set the handler
+    // (the mux's constructor) finishes setting up first — sends its HELLO,
+    // gets its onstream handler — before the peer's early messages arrive.
+    queueMicrotask(() => {
+      while (this.#early.length > 0 && this.#onmessage) this.#onmessage(this.#early.shift()!);
+    });
   }
 
   get bufferedAmount(): number {

@@ -24,8 +24,9 @@ export interface PathInfo {
   /** ICE candidate types of the selected pair: host, srflx, prflx or relay. */
   local: string;
   remote: string;
-  localAddress: string;
-  remoteAddress: string;
+  /** "ip:port", or null when libwebrtc does not say (peer-reflexive candidates). */
+  localAddress: string | null;
+  remoteAddress: string | null;
   /** Current STUN round-trip time on the selected pair, if known. */
   rttMs: number | null;
 }
@@ -64,6 +65,13 @@ export interface RawDataChannel {
 
 const PC = (wrtc as unknown as { RTCPeerConnection: new (c: unknown) => RTCPeerConnectionLike })
   .RTCPeerConnection;
+
+/** "ip:port" of a candidate from getStats, or null (peer-reflexive ones may have no IP). */
+function addressOf(c: Record<string, unknown>): string | null {
+  const ip = c.address || c.ip;
+  if (!ip || !c.port) return null;
+  return String(ip).includes(":") ? `[${ip}]:${c.port}` : `${ip}:${c.port}`;
+}
 
 export class RtcPeer {
   /** Called when ICE or DTLS fails or the connection drops for good. */
@@ -124,9 +132,20 @@ export class RtcPeer {
     this.#options.sendSignal({ kind: "offer", sdp: offer.sdp });
   }
 
-  /** Feed one piece of signalling from the other peer. */
+  /**
+   * Feed one piece of signalling from the other peer. Once the peer is closed
+   * (an attempt given up while its offer was in flight), errors are moot.
+   */
   async handleSignal(data: SignalData): Promise<void> {
     if (this.#closed) return;
+    try {
+      await this.#handleSignal(data);
+    } catch (err) {
+      if (!this.#closed) throw err;
+    }
+  }
+
+  async #handleSignal(data: SignalData): Promise<void> {
     if (data.kind === "offer") {
       if (this.#options.role !== "answerer") throw new Error("offerer received an offer");
       await this.#pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
@@ -153,7 +172,7 @@ export class RtcPeer {
 
   async #remoteReady() {
     this.#remoteSet = true;
-    for (const c of this.#pending.splice(0)) await this.handleSignal(c);
+    for (const c of this.#pending.splice(0)) await this.#handleSignal(c);
   }
 
   /** The path the selected candidate pair takes, from getStats(). */
@@ -181,8 +200,8 @@ export class RtcPeer {
       path: local === "relay" || remote === "relay" ? "relay" : "direct",
       local,
       remote,
-      localAddress: `${l.address ?? l.ip}:${l.port}`,
-      remoteAddress: `${r.address ?? r.ip}:${r.port}`,
+      localAddress: addressOf(l),
+      remoteAddress: addressOf(r),
       rttMs: rtt,
     };
   }
