@@ -1,6 +1,7 @@
 /**
- * Address attributes: MAPPED-ADDRESS (RFC 8489 §14.1) and XOR-MAPPED-ADDRESS
- * (§14.2). TURN's XOR-PEER-ADDRESS and XOR-RELAYED-ADDRESS (RFC 8656 §18.3,
+ * Address attributes: MAPPED-ADDRESS (RFC 8489 §14.1), XOR-MAPPED-ADDRESS
+ * (§14.2), and RFC 5780's RESPONSE-ORIGIN and OTHER-ADDRESS (§7.3, §7.4),
+ * which use the plain MAPPED-ADDRESS layout (RFC 5780 §7.1). TURN's XOR-PEER-ADDRESS and XOR-RELAYED-ADDRESS (RFC 8656 §18.3,
  * §18.5) share the XOR layout: define them with {@link xorAddressAttribute}.
  *
  *      0                   1                   2                   3
@@ -62,6 +63,13 @@ export const XorMappedAddress = xorAddressAttribute(
 );
 /** ALTERNATE-SERVER (RFC 8489 §14.15), sent with 300 Try Alternate. */
 export const AlternateServer = addressAttribute(AttrType.ALTERNATE_SERVER, "ALTERNATE-SERVER");
+/** RESPONSE-ORIGIN (RFC 5780 §7.3): the address and port a Binding response was sent from. */
+export const ResponseOrigin = addressAttribute(AttrType.RESPONSE_ORIGIN, "RESPONSE-ORIGIN");
+/**
+ * OTHER-ADDRESS (RFC 5780 §7.4): where the server would answer from if asked
+ * to change both IP and port. Only servers with a second IP address send it.
+ */
+export const OtherAddress = addressAttribute(AttrType.OTHER_ADDRESS, "OTHER-ADDRESS");
 
 /** The pad XORed over the address: cookie, then (IPv6) the transaction id. */
 function xorPad(ctx: MessageContext, length: number): Uint8Array {

@@ -243,6 +243,88 @@ export const UnknownAttributes: AttributeCodec<number[]> = {
 };
 
 // ---------------------------------------------------------------------------
+// NAT behaviour discovery attributes (RFC 5780 §7), carried by Binding only.
+// RESPONSE-ORIGIN and OTHER-ADDRESS are plain address attributes: address.ts.
+
+/** The two flags of CHANGE-REQUEST. */
+export interface ChangeRequestFlags {
+  /** Answer from the server's other IP address ("A", 0x04). */
+  changeIp: boolean;
+  /** Answer from the server's other port ("B", 0x02). */
+  changePort: boolean;
+}
+
+const CHANGE_IP = 0x04;
+const CHANGE_PORT = 0x02;
+
+/**
+ * CHANGE-REQUEST (RFC 5780 §7.2):
+ *
+ *      0                   1                   2                   3
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 A B 0|
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * The other 30 bits are sent as zero and ignored on receipt, so a future
+ * flag does not make today's server refuse the request.
+ */
+export const ChangeRequest: AttributeCodec<ChangeRequestFlags> = {
+  type: AttrType.CHANGE_REQUEST,
+  name: "CHANGE-REQUEST",
+  encode: ({ changeIp, changePort }) =>
+    new Uint8Array([0, 0, 0, (changeIp ? CHANGE_IP : 0) | (changePort ? CHANGE_PORT : 0)]),
+  decode(bytes) {
+    if (bytes.length !== 4) throw new StunDecodeError("CHANGE-REQUEST.length", "must be 4");
+    return { changeIp: (bytes[3] & CHANGE_IP) !== 0, changePort: (bytes[3] & CHANGE_PORT) !== 0 };
+  },
+};
+
+/**
+ * RESPONSE-PORT (RFC 5780 §7.5): the client port the response goes to.
+ *
+ *      0                   1                   2                   3
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *     |             Port              |         (2 bytes padding)     |
+ *     +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Encoded with length 4, as coturn does; a length of 2 (the padding read as
+ * attribute padding) is accepted too.
+ */
+export const ResponsePort: AttributeCodec<number> = {
+  type: AttrType.RESPONSE_PORT,
+  name: "RESPONSE-PORT",
+  encode(port) {
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+      throw new RangeError(`RESPONSE-PORT ${port} is not 0..65535`);
+    }
+    return new Uint8Array([port >> 8, port & 0xff, 0, 0]);
+  },
+  decode(bytes) {
+    if (bytes.length !== 4 && bytes.length !== 2) {
+      throw new StunDecodeError("RESPONSE-PORT.length", `${bytes.length} is neither 2 nor 4`);
+    }
+    return (bytes[0] << 8) | bytes[1];
+  },
+};
+
+/**
+ * PADDING (RFC 5780 §7.6): filler that makes a message big enough to be
+ * fragmented. Its content does not matter, so the value is its length;
+ * encoding writes that many zero bytes.
+ */
+export const Padding: AttributeCodec<number> = {
+  type: AttrType.PADDING,
+  name: "PADDING",
+  encode(length) {
+    if (!Number.isInteger(length) || length < 0 || length > 0xffff) {
+      throw new RangeError(`PADDING length ${length} is not 0..65535`);
+    }
+    return new Uint8Array(length);
+  },
+  decode: (bytes) => bytes.length,
+};
+
+// ---------------------------------------------------------------------------
 // TURN attributes (RFC 8656 §18). The server in lib/turn uses these; they live
 // here beside the STUN ones so every attribute codec is in one place.
 

@@ -6,10 +6,24 @@
  */
 import { AttrType, isComprehensionRequired, StunClass, StunMethod } from "./constants.ts";
 import { StunDecodeError } from "./errors.ts";
-import { ErrorCode, ErrorCodes, setAttribute, Software, UnknownAttributes } from "./attributes.ts";
+import {
+  ErrorCode,
+  ErrorCodes,
+  type ErrorCodeValue,
+  setAttribute,
+  Software,
+  UnknownAttributes,
+} from "./attributes.ts";
 import { type TransportAddress, XorMappedAddress } from "./address.ts";
 import { hasFingerprint, verifyFingerprint } from "./fingerprint.ts";
-import { createMessage, decodeMessage, encodeMessage, isStunMessage } from "./message.ts";
+import {
+  createMessage,
+  type DecodedStunMessage,
+  decodeMessage,
+  encodeMessage,
+  isStunMessage,
+  type StunMessage,
+} from "./message.ts";
 
 /** Options for {@link answerBinding}. */
 export interface BindingOptions {
@@ -22,9 +36,10 @@ export interface BindingOptions {
  * without acting on them. Authentication attributes are tolerated because
  * this server has no credentials: it answers everyone, like public STUN
  * servers. Anything else below 0x8000, e.g. RFC 5780's CHANGE-REQUEST, gets
- * a 420 so the client learns it is unsupported.
+ * a 420 so the client learns it is unsupported; behaviour.ts extends this set
+ * with the RFC 5780 attributes it acts on.
  */
-const UNDERSTOOD: ReadonlySet<number> = new Set([
+export const BINDING_UNDERSTOOD: ReadonlySet<number> = new Set([
   AttrType.MAPPED_ADDRESS,
   AttrType.USERNAME,
   AttrType.MESSAGE_INTEGRITY,
@@ -53,6 +68,30 @@ export function answerBinding(
   source: TransportAddress,
   options: BindingOptions = {},
 ): Uint8Array | undefined {
+  const request = readBindingRequest(datagram);
+  if (!request) return undefined;
+  const unknown = unknownRequired(request, BINDING_UNDERSTOOD);
+  if (unknown.length > 0) {
+    return bindingError(request, ErrorCodes.UnknownAttribute, options, unknown);
+  }
+  const response = createMessage(
+    StunMethod.Binding,
+    StunClass.SuccessResponse,
+    [],
+    request.transactionId,
+  );
+  setAttribute(response, XorMappedAddress, source);
+  return finish(response, request, options);
+}
+
+/**
+ * The Binding request in `datagram`, or undefined when it must be dropped
+ * silently (RFC 8489 §6.3): not STUN, malformed, not a Binding request, or
+ * with a FINGERPRINT that does not match.
+ *
+ * UNTRUSTED INPUT: `datagram` is raw network data; this never throws.
+ */
+export function readBindingRequest(datagram: Uint8Array): DecodedStunMessage | undefined {
   if (!isStunMessage(datagram)) return undefined;
   let request;
   try {
@@ -64,30 +103,49 @@ export function answerBinding(
   if (request.class !== StunClass.Request || request.method !== StunMethod.Binding) {
     return undefined;
   }
-  const fingerprint = hasFingerprint(request);
-  if (fingerprint && !verifyFingerprint(request)) return undefined;
+  if (hasFingerprint(request) && !verifyFingerprint(request)) return undefined;
+  return request;
+}
 
-  const unknown = [
+/** Comprehension-required attribute types of `request` not in `understood`, each once. */
+export function unknownRequired(request: StunMessage, understood: ReadonlySet<number>): number[] {
+  return [
     ...new Set(
       request.attributes.map((a) => a.type).filter((t) =>
-        isComprehensionRequired(t) && !UNDERSTOOD.has(t)
+        isComprehensionRequired(t) && !understood.has(t)
       ),
     ),
   ];
+}
+
+/**
+ * An error response to a Binding request; with `unknown`, the
+ * UNKNOWN-ATTRIBUTES list a 420 carries (RFC 8489 §6.3.1).
+ */
+export function bindingError(
+  request: StunMessage,
+  error: ErrorCodeValue,
+  options: BindingOptions,
+  unknown?: number[],
+): Uint8Array {
   const response = createMessage(
     StunMethod.Binding,
-    unknown.length > 0 ? StunClass.ErrorResponse : StunClass.SuccessResponse,
+    StunClass.ErrorResponse,
     [],
     request.transactionId,
   );
-  if (unknown.length > 0) {
-    // RFC 8489 §6.3.1: 420 listing every comprehension-required attribute not understood.
-    setAttribute(response, ErrorCode, ErrorCodes.UnknownAttribute);
-    setAttribute(response, UnknownAttributes, unknown);
-  } else {
-    setAttribute(response, XorMappedAddress, source);
-  }
+  setAttribute(response, ErrorCode, error);
+  if (unknown) setAttribute(response, UnknownAttributes, unknown);
+  return finish(response, request, options);
+}
+
+/** SOFTWARE if configured, then encode; FINGERPRINT when the request had one. */
+export function finish(
+  response: StunMessage,
+  request: StunMessage,
+  options: BindingOptions,
+): Uint8Array {
   if (options.software !== undefined) setAttribute(response, Software, options.software);
   // Answer in kind: a client that fingerprints expects fingerprinted responses (RFC 8489 §7.3).
-  return encodeMessage(response, { fingerprint });
+  return encodeMessage(response, { fingerprint: hasFingerprint(request) });
 }

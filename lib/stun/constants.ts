@@ -75,13 +75,16 @@ export const StunMethod = {
 } as const;
 
 /**
- * Attribute types (RFC 8489 §18.3, ICE from RFC 8445 §16.1). Types below
+ * Attribute types (RFC 8489 §18.3, ICE from RFC 8445 §16.1, NAT behaviour
+ * discovery from RFC 5780 §7). Types below
  * 0x8000 are comprehension-required: an agent that does not understand one in
  * a request must refuse it with 420 (RFC 8489 §14, §6.3.1). Types from 0x8000
  * up are comprehension-optional and may be ignored.
  */
 export const AttrType = {
   MAPPED_ADDRESS: 0x0001,
+  /** RFC 5780 §7.2. */
+  CHANGE_REQUEST: 0x0003,
   USERNAME: 0x0006,
   MESSAGE_INTEGRITY: 0x0008,
   ERROR_CODE: 0x0009,
@@ -94,6 +97,10 @@ export const AttrType = {
   XOR_MAPPED_ADDRESS: 0x0020,
   PRIORITY: 0x0024,
   USE_CANDIDATE: 0x0025,
+  /** RFC 5780 §7.6. */
+  PADDING: 0x0026,
+  /** RFC 5780 §7.5. */
+  RESPONSE_PORT: 0x0027,
   PASSWORD_ALGORITHMS: 0x8002,
   ALTERNATE_DOMAIN: 0x8003,
   SOFTWARE: 0x8022,
@@ -101,6 +108,10 @@ export const AttrType = {
   FINGERPRINT: 0x8028,
   ICE_CONTROLLED: 0x8029,
   ICE_CONTROLLING: 0x802a,
+  /** RFC 5780 §7.3. */
+  RESPONSE_ORIGIN: 0x802b,
+  /** RFC 5780 §7.4 (the number RFC 3489 gave CHANGED-ADDRESS was 0x0005; this one is new). */
+  OTHER_ADDRESS: 0x802c,
 } as const;
 
 /** True for attribute types an agent must understand to process the message (RFC 8489 §14). */

@@ -1,6 +1,8 @@
 /**
  * STUN (RFC 8489): a pure message codec, the Binding method's server side, a
- * UDP server and a Binding client.
+ * UDP server and a Binding client; and RFC 5780 NAT behaviour discovery's
+ * server side (CHANGE-REQUEST, RESPONSE-ORIGIN, OTHER-ADDRESS) on two ports
+ * and one or two addresses. The client side of RFC 5780 is lib/nat.
  *
  * @example Ask a server for our reflexive address
  * ```ts
@@ -14,6 +16,14 @@
  * const bytes = encodeMessage(msg, { integrityKey: shortTermKey("pass"), fingerprint: true });
  * const back = decodeMessage(bytes); // throws StunDecodeError on malformed input
  * verifyMessageIntegrity(back, shortTermKey("pass")) && verifyFingerprint(back); // true
+ * ```
+ *
+ * @example Serve RFC 5780 behaviour discovery from two addresses and two ports
+ * ```ts
+ * await using server = await startBehaviourServer({
+ *   primaryHost: "192.0.2.1", altHost: "192.0.2.2", port: 3478, altPort: 3479,
+ * });
+ * server.otherAddress; // { family: "IPv4", address: "192.0.2.2", port: 3479 }
  * ```
  */
 export {
@@ -42,6 +52,8 @@ export {
 export {
   type AttributeCodec,
   bytesAttribute,
+  ChangeRequest,
+  type ChangeRequestFlags,
   ChannelNumber,
   Data,
   DontFragment,
@@ -56,11 +68,13 @@ export {
   Lifetime,
   type MessageContext,
   Nonce,
+  Padding,
   Priority,
   Realm,
   RequestedAddressFamily,
   RequestedTransport,
   ReservationToken,
+  ResponsePort,
   setAttribute,
   Software,
   textAttribute,
@@ -78,6 +92,8 @@ export {
   addressAttribute,
   AlternateServer,
   MappedAddress,
+  OtherAddress,
+  ResponseOrigin,
   type TransportAddress,
   xorAddressAttribute,
   XorMappedAddress,
@@ -86,9 +102,28 @@ export { longTermKey, shortTermKey, verifyMessageIntegrity } from "./integrity.t
 export { crc32, hasFingerprint, verifyFingerprint } from "./fingerprint.ts";
 export { answerBinding, type BindingOptions } from "./binding.ts";
 export {
+  answerBehaviour,
+  type BehaviourAnswer,
+  type BehaviourLayout,
+  type SocketSlot,
+} from "./behaviour.ts";
+export {
+  type BehaviourServer,
+  type BehaviourServerOptions,
+  type DatagramSender,
+  startBehaviourServer,
+} from "./behaviour_server.ts";
+export {
   DEFAULT_STUN_PORT,
   startStunServer,
   type StunServer,
   type StunServerOptions,
 } from "./server.ts";
-export { stunBinding, type StunBindingOptions, type StunServerAddress } from "./client.ts";
+export { bindUdp, closeUdp, remoteAddress, sendTo } from "./udp.ts";
+export {
+  stunBinding,
+  type StunBindingOptions,
+  type StunServerAddress,
+  stunTransaction,
+  type StunTransactionResult,
+} from "./client.ts";

@@ -5,8 +5,8 @@
 import dgram from "node:dgram";
 import { isIP } from "node:net";
 import { Software } from "./attributes.ts";
-import type { TransportAddress } from "./address.ts";
 import { answerBinding } from "./binding.ts";
+import { remoteAddress } from "./udp.ts";
 
 /** Options for {@link startStunServer}, validated when the server starts. */
 export interface StunServerOptions {
@@ -44,7 +44,7 @@ export async function startStunServer(options: StunServerOptions = {}): Promise<
   // not a valid Binding request; the catch keeps a bug from killing the server.
   socket.on("message", (datagram: Uint8Array, rinfo: dgram.RemoteInfo) => {
     try {
-      const response = answerBinding(datagram, sourceAddress(rinfo), { software });
+      const response = answerBinding(datagram, remoteAddress(rinfo), { software });
       if (response) socket.send(response, rinfo.port, rinfo.address, () => {});
     } catch {
       // Dropping one datagram is the only sane reaction; there is no one to report to.
@@ -73,20 +73,5 @@ export async function startStunServer(options: StunServerOptions = {}): Promise<
     hostname,
     close,
     [Symbol.asyncDispose]: close,
-  };
-}
-
-/**
- * The sender as XOR-MAPPED-ADDRESS should report it. A dual-stack "::"
- * socket sees IPv4 clients as ::ffff:a.b.c.d; they are IPv4 clients and
- * get an IPv4 address back.
- */
-function sourceAddress(rinfo: dgram.RemoteInfo): TransportAddress {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(rinfo.address);
-  if (mapped) return { family: "IPv4", address: mapped[1], port: rinfo.port };
-  return {
-    family: isIP(rinfo.address) === 6 ? "IPv6" : "IPv4",
-    address: rinfo.address,
-    port: rinfo.port,
   };
 }

@@ -13,7 +13,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { isIP } from "node:net";
-import type { TransportAddress } from "../stun/mod.ts";
+import { type DatagramSender, isStunMessage, type TransportAddress } from "../stun/mod.ts";
 import { normalizeAddress } from "./address.ts";
 import { DEFAULT_TURN_PORT } from "./constants.ts";
 import { type TurnClient, TurnHandler, type TurnHandlerOptions } from "./handler.ts";
@@ -51,6 +51,16 @@ export interface TurnServerOptions {
   nonceTtlSeconds?: number;
   /** Exceptions that are bugs rather than bad input. Default: ignored. */
   onInternalError?: (err: unknown) => void;
+  /**
+   * Takes over the Binding requests that arrive on the UDP port, which are
+   * otherwise answered here with a plain RFC 8489 response. It returns a
+   * response to send back to `source` from this socket, or nothing when it
+   * sent the answer itself or drops the request. The relay passes its RFC
+   * 5780 behaviour server's `answerPrimary` (lib/stun behaviour_server.ts),
+   * which sends through `udp`, or from another socket when CHANGE-REQUEST
+   * asks. TCP Binding is unaffected. Default: none.
+   */
+  bindingResponder?: (datagram: Uint8Array, source: TransportAddress) => Uint8Array | void;
 }
 
 /** A running TURN server. */
@@ -63,6 +73,8 @@ export interface TurnServer {
   readonly relayAddress: string;
   /** Live allocations. */
   readonly allocations: number;
+  /** Sends from the UDP socket; for a `bindingResponder` answering from this address. */
+  readonly udp: DatagramSender;
   /** Close every allocation and connection and release the ports. Safe to call twice. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -101,9 +113,19 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
   const { udp, tcp } = await listen(hostname, port);
   const connections = new Set<net.Socket>();
 
+  const { bindingResponder } = options;
   // UNTRUSTED INPUT: every datagram from anyone; the handler drops what is not valid.
   udp.on("message", (datagram: Uint8Array, rinfo: dgram.RemoteInfo) => {
     const address = normalizeAddress(rinfo.address, rinfo.port);
+    if (bindingResponder && isBindingRequest(datagram)) {
+      try {
+        const response = bindingResponder(datagram, address);
+        if (response) udp.send(response, rinfo.port, rinfo.address, () => {});
+      } catch (err) {
+        options.onInternalError?.(err);
+      }
+      return;
+    }
     const client: TurnClient = {
       transport: "udp",
       address,
@@ -191,9 +213,25 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
     get allocations() {
       return handler.allocationCount;
     },
+    udp: {
+      send(bytes, to) {
+        try {
+          // A dual-stack socket reaches IPv4 peers at their IPv4-mapped address.
+          const v4on6 = udp.address().family === "IPv6" && to.family === "IPv4";
+          udp.send(bytes, to.port, v4on6 ? `::ffff:${to.address}` : to.address, () => {});
+        } catch {
+          // The socket closed under us; nothing to tell anyone.
+        }
+      },
+    },
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The message type 0x0001 (Binding request, RFC 8489 §5) on a STUN-shaped datagram. */
+function isBindingRequest(datagram: Uint8Array): boolean {
+  return datagram[0] === 0x00 && datagram[1] === 0x01 && isStunMessage(datagram);
 }
 
 /** Bind UDP and TCP, on one port number when possible (see the file comment). */

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   AlternateServer,
   type AttributeCodec,
+  ChangeRequest,
   createMessage,
   decodeMessage,
   encodeMessage,
@@ -12,8 +13,12 @@ import {
   IceControlling,
   MappedAddress,
   Nonce,
+  OtherAddress,
+  Padding,
   Priority,
   Realm,
+  ResponseOrigin,
+  ResponsePort,
   setAttribute,
   Software,
   StunClass,
@@ -121,6 +126,47 @@ const cases: Case<unknown>[] = [
     value: { family: "IPv6", address: "::ffff:127.0.0.1", port: 65535 },
     wire: "0002 deed 2112a442 b7e7a701 bc342979 8587dfaf",
   },
+  // RFC 5780 §7: NAT behaviour discovery.
+  {
+    name: "no change",
+    codec: ChangeRequest,
+    value: { changeIp: false, changePort: false },
+    wire: "00000000",
+  },
+  {
+    name: "change IP (flag A)",
+    codec: ChangeRequest,
+    value: { changeIp: true, changePort: false },
+    wire: "00000004",
+  },
+  {
+    name: "change port (flag B)",
+    codec: ChangeRequest,
+    value: { changeIp: false, changePort: true },
+    wire: "00000002",
+  },
+  {
+    name: "change IP and port",
+    codec: ChangeRequest,
+    value: { changeIp: true, changePort: true },
+    wire: "00000006",
+  },
+  { name: "port 3479", codec: ResponsePort, value: 3479, wire: "0d97 0000" },
+  { name: "port 65535", codec: ResponsePort, value: 65535, wire: "ffff 0000" },
+  { name: "no padding", codec: Padding, value: 0, wire: "" },
+  { name: "7 bytes of padding", codec: Padding, value: 7, wire: "00000000 000000" },
+  {
+    name: "IPv4 RESPONSE-ORIGIN",
+    codec: ResponseOrigin,
+    value: { family: "IPv4", address: "192.0.2.1", port: 3478 },
+    wire: "0001 0d96 c0000201",
+  },
+  {
+    name: "IPv6 OTHER-ADDRESS",
+    codec: OtherAddress,
+    value: { family: "IPv6", address: "2001:db8::2", port: 3479 },
+    wire: "0002 0d97 20010db8 00000000 00000000 00000002",
+  },
 ];
 
 for (const { name, codec, value, wire } of cases) {
@@ -192,10 +238,46 @@ Deno.test("malformed attribute values are refused with a StunDecodeError naming 
     ["764-byte realm", Realm, "61".repeat(764), "REALM"],
     ["3-byte priority", Priority, "6e0001", "PRIORITY.length"],
     ["4-byte tie-breaker", IceControlled, "932ff9b1", "ICE-CONTROLLED.length"],
+    ["empty change request", ChangeRequest, "", "CHANGE-REQUEST.length"],
+    ["1-byte change request", ChangeRequest, "06", "CHANGE-REQUEST.length"],
+    ["8-byte change request", ChangeRequest, "00000006 00000000", "CHANGE-REQUEST.length"],
+    ["3-byte response port", ResponsePort, "0d9700", "RESPONSE-PORT.length"],
+    ["empty response port", ResponsePort, "", "RESPONSE-PORT.length"],
+    ["response origin family 9", ResponseOrigin, "0009 0d96 c0000201", "RESPONSE-ORIGIN.family"],
+    ["5-byte other address", OtherAddress, "0001 0d96 c0", "OTHER-ADDRESS.length"],
   ];
   for (const [name, codec, wire, field] of cases) {
     assertDecodeError(() => codec.decode(hex(wire), CTX), field, name);
   }
+});
+
+Deno.test("RFC 5780 attributes carry the types IANA registered for them (RFC 5780 §9.1)", () => {
+  assert.deepEqual(
+    [ChangeRequest, Padding, ResponsePort, ResponseOrigin, OtherAddress].map((c) => [
+      c.name,
+      c.type,
+    ]),
+    [
+      ["CHANGE-REQUEST", 0x0003],
+      ["PADDING", 0x0026],
+      ["RESPONSE-PORT", 0x0027],
+      ["RESPONSE-ORIGIN", 0x802b],
+      ["OTHER-ADDRESS", 0x802c],
+    ],
+  );
+});
+
+Deno.test("CHANGE-REQUEST ignores bits other than A and B, and RESPONSE-PORT may be 2 bytes", () => {
+  assert.deepEqual(ChangeRequest.decode(hex("fffffff9"), CTX), {
+    changeIp: false,
+    changePort: false,
+  });
+  assert.deepEqual(ChangeRequest.decode(hex("80000006"), CTX), {
+    changeIp: true,
+    changePort: true,
+  });
+  assert.equal(ResponsePort.decode(hex("0d97"), CTX), 3479);
+  assert.equal(Padding.decode(hex("ff".repeat(1500)), CTX), 1500);
 });
 
 Deno.test("a malformed attribute inside a well-framed message fails only when read", () => {
@@ -222,6 +304,9 @@ Deno.test("values the RFC forbids are refused when encoding", () => {
     ["a negative priority", () => Priority.encode(-1, CTX), RangeError],
     ["a 65-bit tie-breaker", () => IceControlled.encode(1n << 64n, CTX), RangeError],
     ["an unknown type above 0xffff", () => UnknownAttributes.encode([0x10000], CTX), RangeError],
+    ["RESPONSE-PORT 65536", () => ResponsePort.encode(65536, CTX), RangeError],
+    ["a negative PADDING", () => Padding.encode(-4, CTX), RangeError],
+    ["PADDING over 65535 bytes", () => Padding.encode(65536, CTX), RangeError],
     [
       "port 65536",
       () => MappedAddress.encode({ family: "IPv4", address: "1.2.3.4", port: 65536 }, CTX),

@@ -1,14 +1,18 @@
 /**
  * Seeded fuzzing of the codec. Random valid messages must round-trip
  * byte-for-byte; random and mutated datagrams must only ever produce
- * StunDecodeError, never another exception, from every decoding entry point.
+ * StunDecodeError, never another exception, from every decoding entry point
+ * (the Binding server, the RFC 5780 responder, every attribute codec).
  * Seeds are fixed so a failure reproduces; change them to explore further.
  */
 import assert from "node:assert/strict";
 import {
   AlternateServer,
+  answerBehaviour,
   answerBinding,
   type AttributeCodec,
+  type BehaviourLayout,
+  ChangeRequest,
   decodeMessage,
   encodeMessage,
   ErrorCode,
@@ -17,8 +21,12 @@ import {
   IceControlling,
   MappedAddress,
   Nonce,
+  OtherAddress,
+  Padding,
   Priority,
   Realm,
+  ResponseOrigin,
+  ResponsePort,
   shortTermKey,
   Software,
   type StunAttribute,
@@ -71,6 +79,12 @@ const GENERATORS: [AttributeCodec<any>, (r: Random) => unknown][] = [
   [MappedAddress, address],
   [XorMappedAddress, address],
   [AlternateServer, address],
+  // RFC 5780 §7.
+  [ChangeRequest, (r) => ({ changeIp: r() < 0.5, changePort: r() < 0.5 })],
+  [ResponsePort, (r) => int(r, 65536)],
+  [Padding, (r) => int(r, 64)],
+  [ResponseOrigin, address],
+  [OtherAddress, address],
 ];
 const CODECS = GENERATORS.map(([codec]) => codec);
 
@@ -165,9 +179,21 @@ function mutate(r: Random, seed: Uint8Array): Uint8Array {
   return out;
 }
 
+const SOURCE: TransportAddress = { family: "IPv4", address: "192.0.2.1", port: 9 };
+/** The RFC 5780 responder with two addresses, and with one (where IP changes are refused). */
+const LAYOUTS: BehaviourLayout[] = [
+  { addresses: ["198.51.100.1", "198.51.100.2"], ports: [3478, 3479] },
+  { addresses: ["198.51.100.1"], ports: [3478, 3479] },
+];
+
+/** How many inputs the RFC 5780 responder answered, to show the fuzz reaches past its checks. */
+let behaviourAnswers = 0;
+
 /** Every way tun reads an untrusted datagram. Returns whether the message decoded. */
-function readEverything(datagram: Uint8Array): boolean {
-  answerBinding(datagram, { family: "IPv4", address: "192.0.2.1", port: 9 });
+function readEverything(datagram: Uint8Array, i: number): boolean {
+  answerBinding(datagram, SOURCE);
+  const slot = { ip: 0, port: (i & 1) as 0 | 1 } as const;
+  if (answerBehaviour(datagram, SOURCE, slot, LAYOUTS[(i >> 1) & 1])) behaviourAnswers++;
   const msg = decodeMessage(datagram);
   verifyMessageIntegrity(msg, shortTermKey("password"));
   verifyFingerprint(msg);
@@ -185,8 +211,10 @@ function readEverything(datagram: Uint8Array): boolean {
 
 Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError", () => {
   const r = mulberry32(0xf022);
-  const seeds = Array.from({ length: 200 }, () => {
+  const seeds = Array.from({ length: 200 }, (_, n) => {
     const { msg, key, fingerprint } = randomMessage(r);
+    // Half are Binding requests, so the servers' own checks get fuzzed too.
+    if (n % 2 === 0) Object.assign(msg, { method: 0x001, class: 0b00 });
     return encodeMessage(msg, { integrityKey: key, fingerprint });
   });
   const started = performance.now();
@@ -197,7 +225,7 @@ Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError"
       ? bytes(r, int(r, 64)) // pure noise
       : mutate(r, seeds[int(r, seeds.length)]);
     try {
-      if (readEverything(input)) decoded++;
+      if (readEverything(input, i)) decoded++;
     } catch (err) {
       if (!(err instanceof StunDecodeError)) {
         throw new Error(`input ${i} raised ${err}`, { cause: err });
@@ -209,6 +237,7 @@ Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError"
   // The fuzz must reach past the header: some inputs decode, and rejections
   // come from every framing check rather than from the first one only.
   assert.ok(decoded > 10_000, `only ${decoded} inputs decoded`);
+  assert.ok(behaviourAnswers > 5_000, `the RFC 5780 responder answered only ${behaviourAnswers}`);
   for (const field of ["header", "type", "magicCookie", "length", "attribute.length"]) {
     assert.ok(
       (fields.get(field) ?? 0) > 100,
