@@ -60,6 +60,16 @@ function turnUrlArg(url: string | undefined, secret: string | undefined): string
   return url;
 }
 
+function altHostArg(text: string | undefined, listenHost: string): string | undefined {
+  const ip = ipArg(text, "--stun-alt-host");
+  if (ip && (listenHost === "0.0.0.0" || listenHost === "::")) {
+    throw new UsageError(
+      "--stun-alt-host needs --listen with a specific IP (the primary address), not a wildcard",
+    );
+  }
+  return ip;
+}
+
 function ipArg(text: string | undefined, flag: string): string | undefined {
   if (text === undefined) return undefined;
   if (isIP(text) === 0) throw new UsageError(`${flag} must be an IP address, got "${text}"`);
@@ -118,6 +128,10 @@ async function main(argv: string[]): Promise<number> {
       "3478",
     )
     .option(
+      "--stun-alt-host <ip>",
+      "a second local IP, so tun debug nat-type can test filtering and mapping fully (RFC 5780)",
+    )
+    .option(
       "--turn-secret <secret>",
       "shared secret for TURN REST credentials (env TUN_TURN_SECRET; random if unset)",
     )
@@ -146,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
         turnSecret: o.turnSecret ?? process.env.TUN_TURN_SECRET,
         turnUrl: turnUrlArg(o.turnUrl, o.turnSecret ?? process.env.TUN_TURN_SECRET),
         turnRelayIp: ipArg(o.turnRelayIp, "--turn-relay-ip"),
+        stunAltHost: altHostArg(o.stunAltHost, listen.hostname),
         out: new Output({ json: !!o.json }),
       });
     });
@@ -215,6 +230,31 @@ async function main(argv: string[]): Promise<number> {
         p2pTimeoutMs: timeout,
         out: new Output({ json: !!o.json }),
       });
+    });
+
+  const debug = program.command("debug").description("diagnostics");
+  debug.command("nat-type")
+    .description(
+      "tell whether a direct path will work: probes this machine's NAT against the\n" +
+        "relay's STUN ports (RFC 5780): UDP, public address, mapping and filtering\n" +
+        "behaviour, hairpinning, stability, and a verdict in plain words",
+    )
+    .addOption(
+      new Option("--relay <url>", "relay to probe against, http://host:port (env TUN_RELAY)"),
+    )
+    .option(
+      "--json",
+      "print one JSON object: udp, public_address, mapping, filtering, hairpin, verdict, elapsed_ms",
+    )
+    .action(async (o) => {
+      const relayUrl = relayArg(o.relay);
+      if (!relayUrl) {
+        throw new UsageError(
+          "tun debug nat-type needs a relay on the internet: --relay URL or TUN_RELAY",
+        );
+      }
+      const { runNatType } = await import("./lib/cli/nat_type_cmd.ts");
+      exitCode = await runNatType(relayUrl, new Output({ json: !!o.json }));
     });
 
   try {

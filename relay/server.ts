@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { isIP } from "node:net";
 import { remoteAddress, serveHttp, upgradeWebSocket } from "../lib/runtime/mod.ts";
-import { startStunServer } from "../lib/stun/mod.ts";
+import { answerBinding, type BehaviourServer, startBehaviourServer } from "../lib/stun/mod.ts";
 import { mintTurnCredentials, startTurnServer } from "../lib/turn/mod.ts";
 import { randomBytes } from "node:crypto";
 import { lanAddress } from "../lib/peer/relay_url.ts";
@@ -61,6 +61,12 @@ export interface RelayOptions {
    * TURN). Default: the host the peer itself used, from its request's Host header.
    */
   publicHost?: string;
+  /**
+   * A second local IP for RFC 5780 behaviour discovery (OTHER-ADDRESS,
+   * CHANGE-REQUEST). Needs `hostname` to be a specific IP. Without it the relay
+   * still answers from a second port, and the probe says what it could not test.
+   */
+  stunAltHost?: string;
   /** Called for relay log lines (connections refused, etc.). Default: none. */
   log?: (line: string) => void;
 }
@@ -134,6 +140,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     lanAddress();
   // Built in: one TURN server answers STUN Binding and TURN on UDP and TCP.
   // External TURN: a plain STUN server here, credentials for the external one.
+  // The behaviour-discovery server (RFC 5780) needs the TURN port first; until
+  // it exists, Binding requests on the TURN port get a plain answer.
+  const late: { behaviour?: BehaviourServer } = {};
   const turn = external ? null : await startTurnServer({
     hostname,
     port: options.stunPort ?? 3478,
@@ -143,18 +152,36 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     // Debian's turnutils_uclient (coturn 4.6) picks channels up to 0x7FFF.
     legacyChannelNumbers: true,
     software,
+    // answerPrimary sends its own answer (maybe from another socket) and returns
+    // nothing: do not fall through to answerBinding when it exists.
+    bindingResponder: (datagram, source) =>
+      late.behaviour
+        ? late.behaviour.answerPrimary(datagram, source)
+        : answerBinding(datagram, source, { software }),
   });
-  const stun = turn
-    ? { port: turn.udpPort, close: () => turn.close() }
-    : await startStunServer({ hostname, port: options.stunPort ?? 3478, software });
-  // A second STUN port, so peers can tell how their NAT maps (lib/nat).
-  let altStun;
+  // STUN for peers and `tun debug nat-type`: the TURN port (or its own socket
+  // with external TURN), a second port, and with --stun-alt-host a second address.
+  let behaviour: BehaviourServer;
   try {
-    altStun = await startStunServer({ hostname, port: 0, software });
+    behaviour = late.behaviour = await startBehaviourServer({
+      primaryHost: hostname,
+      altHost: options.stunAltHost,
+      port: turn ? turn.udpPort : (options.stunPort ?? 3478),
+      altPort: 0,
+      software,
+      primarySocket: turn?.udp,
+    });
   } catch (err) {
-    await stun.close();
+    await turn?.close();
     throw err;
   }
+  const stun = {
+    port: behaviour.port,
+    close: async () => {
+      await behaviour.close();
+      await turn?.close();
+    },
+  };
   const iceFor = (reachedAs: string, id: string): IceServer[] => {
     const stunEntry = { urls: [`stun:${reachedAs}:${stun.port}`] };
     const cred = mintTurnCredentials(turnSecret, id, credentialTtl);
@@ -227,7 +254,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
               hardClose(CLOSE_POLICY, reason);
             },
           };
-          conn.send({ t: "welcome", addr, stun_port: stun.port, stun_alt_port: altStun.port });
+          conn.send({ t: "welcome", addr, stun_port: stun.port, stun_alt_port: behaviour.altPort });
         },
         onMessage(evt, _ws) {
           if (!conn || closed) return;
@@ -267,7 +294,6 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     server = await serveHttp(app, { hostname, port: options.port ?? 7700 });
   } catch (err) {
     await stun.close();
-    await altStun.close();
     throw err;
   }
   return {
@@ -283,7 +309,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           h.ws.close(1001, "relay is shutting down");
         } catch { /* ignore */ }
       }
-      await Promise.all([server.close(), stun.close(), altStun.close()]);
+      await Promise.all([server.close(), stun.close()]);
     },
   };
 }

@@ -12,6 +12,7 @@ export interface RelayCommandOptions {
   turnSecret?: string;
   turnUrl?: string;
   turnRelayIp?: string;
+  stunAltHost?: string;
   out: Output;
 }
 
@@ -28,6 +29,7 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       turnSecret: o.turnSecret,
       turnUrl: o.turnUrl,
       turnRelayIp: o.turnRelayIp,
+      stunAltHost: o.stunAltHost,
       log: (line) => {
         if (!out.json) process.stderr.write(`relay: ${line}\n`);
       },

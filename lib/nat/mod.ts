@@ -11,11 +11,7 @@
  * console.log(report.verdict); // "direct connections likely"
  * if (directPossible(report, peerReport) === false) goStraightToRelay();
  * ```
- *
- * `probeMapping` is the older, smaller probe (mapping only, port-only): two
- * Binding requests from one socket to two ports.
  */
-export { type Mapping, type MappingProbeOptions, probeMapping } from "./mapping.ts";
 export { type NatProbeOptions, type NatReport, probeNat } from "./probe.ts";
 export {
   type Behaviour,

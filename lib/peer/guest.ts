@@ -9,13 +9,13 @@
  */
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
-import { type IceServer, SignalClient, type SignalData } from "../signal/mod.ts";
+import { type IceServer, type NatInfo, SignalClient, type SignalData } from "../signal/mod.ts";
 import { RtcPeer } from "../rtc/mod.ts";
 import { Mux, serveGuestPort } from "../tunnel/mod.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
 import type { Output } from "../cli/output.ts";
 import { stunUrl } from "./relay_url.ts";
-import { type Mapping, probeMapping } from "../nat/mod.ts";
+import { impossibleDirect, probeNatInfo } from "./nat.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
 export interface GuestOptions {
@@ -109,24 +109,19 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   let epoch = 0;
   let ready = false;
 
-  // How our NAT maps, probed in parallel with the direct attempt; with the
-  // host's answer it can rule the direct attempt out early (both symmetric).
-  let ownMapping: Mapping | null | undefined;
-  let hostMapping: Mapping | null | undefined;
-  const symmetric = "address-and-port-dependent";
-  const checkMappings = () => {
-    if (ownMapping === symmetric && hostMapping === symmetric) {
-      toRelay("both peers are behind symmetric NATs");
-    }
+  // Our NAT's behaviour, probed in parallel with the direct attempt (RFC 5780,
+  // lib/nat); with the host's it can rule the direct attempt out early.
+  let ownNat: NatInfo | undefined;
+  let hostNat: NatInfo | undefined;
+  const checkNats = () => {
+    if (!ownNat || !hostNat) return;
+    const reason = impossibleDirect(ownNat, hostNat);
+    if (reason) toRelay(reason);
   };
-  probeMapping({
-    host: new URL(relayUrl).hostname,
-    port: sig.welcome.stun_port,
-    altPort: sig.welcome.stun_alt_port,
-  }).then((mapping) => {
-    ownMapping = mapping;
-    sig.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "nat", mapping } });
-    checkMappings();
+  probeNatInfo(relayUrl, sig.welcome).then((nat) => {
+    ownNat = nat;
+    sig.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "nat", nat } });
+    checkNats();
   });
 
   /** One connection attempt: epoch 0 is direct, epoch 1 is relay mode. */
@@ -218,8 +213,8 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   sig.onmessage = (msg) => {
     if (msg.t === "signal" && msg.data.kind === "nat") {
-      hostMapping = msg.data.mapping;
-      return checkMappings();
+      hostNat = msg.data.nat;
+      return checkNats();
     }
     if (msg.t !== "signal" || msg.epoch !== epoch || !rtc) return;
     rtc.handleSignal(msg.data).catch((err) => fatal(`bad signalling: ${err.message}`));

@@ -19,7 +19,7 @@ import { formatBytes, type Output } from "../cli/output.ts";
 import { lanAddress, stunUrl } from "./relay_url.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
-import { probeMapping } from "../nat/mod.ts";
+import { probeNatInfo } from "./nat.ts";
 
 export interface HostOptions {
   /** The local TCP port to share (dialled on 127.0.0.1 only). */
@@ -110,12 +110,8 @@ export async function runHost(options: HostOptions): Promise<number> {
     return 1;
   }
   const { stun, turn } = splitIceServers(iceServers);
-  // Our NAT's mapping behaviour, told to every guest (lib/nat).
-  const mapping = probeMapping({
-    host: new URL(relayUrl).hostname,
-    port: signal.welcome.stun_port,
-    altPort: signal.welcome.stun_alt_port,
-  });
+  // Our NAT's behaviour, told to every guest so it can skip a hopeless direct attempt.
+  const nat = probeNatInfo(relayUrl, signal.welcome);
   const code = formatJoinCode({ name, secret: mintSecret() });
   const cmd = options.command ?? "tun";
   const join = `${cmd} p2p-join ${code} --relay ${publicRelayUrl}`;
@@ -251,10 +247,8 @@ export async function runHost(options: HostOptions): Promise<number> {
     };
     guests.set(peer, g);
     g.rtc = answer(g);
-    mapping.then((m) => {
-      if (!g.closed) {
-        signal.send({ t: "signal", peer, epoch: 0, data: { kind: "nat", mapping: m } });
-      }
+    nat.then((info) => {
+      if (!g.closed) signal.send({ t: "signal", peer, epoch: 0, data: { kind: "nat", nat: info } });
     });
     out.emit({ event: "guest", guest: peer, from }, `guest ${peer}  joining    from ${from}`);
     publish();

@@ -2,6 +2,10 @@
  * Adapts a wrtc RTCDataChannel to the tunnel's MessageChannel contract.
  * `bufferedamountlow` never fires in wrtc (FACTS.md), so the mux polls
  * `bufferedAmount` instead; this adapter only moves bytes and events.
+ *
+ * wrtc's `readyState` and `bufferedAmount` getters are blocking calls into
+ * libwebrtc's network thread (~12 µs idle, far more while it moves data), so
+ * `send` does not read `readyState` first: it asks only when a send fails.
  */
 import type { MessageChannel } from "../tunnel/mod.ts";
 import type { RawDataChannel } from "./peer.ts";
@@ -55,8 +59,14 @@ export class DataChannelAdapter implements MessageChannel {
   }
 
   send(data: Uint8Array): void {
-    if (this.#closed || this.#dc.readyState !== "open") return;
-    this.#dc.send(data);
+    if (this.#closed) return;
+    try {
+      this.#dc.send(data);
+    } catch (err) {
+      // Closing, and the close event is still on its way: drop, as a closed channel does.
+      if (this.#dc.readyState !== "open") return;
+      throw err;
+    }
   }
 
   close(): void {

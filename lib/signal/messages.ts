@@ -27,7 +27,7 @@
 // "cbor-x/encode" is the pure-JS build: the root export loads the native
 // cbor-extract addon, which crashes Deno (it links against V8 symbols).
 import { Decoder, Encoder } from "cbor-x/encode";
-import type { Mapping } from "../nat/mod.ts";
+import type { Behaviour } from "../nat/mod.ts";
 
 export const VERSION = 1;
 /** Largest encoded message either side accepts (an SDP is a few KiB). */
@@ -57,8 +57,19 @@ export type SignalData =
   | { kind: "end-of-candidates" }
   /** Guest to host: give up the direct attempt; the next offer is relay-only. */
   | { kind: "relay-mode"; reason: string }
-  /** Each peer's NAT mapping behaviour, from its probe (null: unknown). */
-  | { kind: "nat"; mapping: Mapping | null };
+  /** Each peer's NAT behaviour, from its probe (lib/nat), shared so the guest can skip a
+   *  direct attempt that cannot work. */
+  | { kind: "nat"; nat: NatInfo };
+
+/** What one peer tells the other about its NAT (null: not determined). */
+export interface NatInfo {
+  udp: boolean;
+  mapping: Behaviour | null;
+  filtering: Behaviour | null;
+  mapping_stable: boolean | null;
+  /** The public IP the relay saw, to tell whether both peers share one NAT. */
+  public_ip: string | null;
+}
 
 export type Message =
   | { t: "host" }
@@ -148,6 +159,36 @@ function iceServers(o: Obj): IceServer[] {
   });
 }
 
+const BEHAVIOURS = ["endpoint-independent", "address-dependent", "address-and-port-dependent"];
+
+function behaviour(o: Obj, field: string): Behaviour | null {
+  const v = nullable(o, field, (x, f) => str(x, f, 64));
+  if (v !== null && !BEHAVIOURS.includes(v)) {
+    throw new SignalDecodeError(`nat.${field}`, `nat.${field}: unknown value "${v.slice(0, 32)}"`);
+  }
+  return v as Behaviour | null;
+}
+
+function bool(o: Obj, field: string): boolean {
+  const v = Object.hasOwn(o, field) ? o[field] : undefined;
+  if (typeof v !== "boolean") {
+    throw new SignalDecodeError(field, `${field}: expected true or false`);
+  }
+  return v;
+}
+
+function natInfo(d: Obj): NatInfo {
+  const n = Object.hasOwn(d, "nat") ? d.nat : undefined;
+  if (!isObj(n)) throw new SignalDecodeError("nat", "nat: expected a map");
+  return {
+    udp: bool(n, "udp"),
+    mapping: behaviour(n, "mapping"),
+    filtering: behaviour(n, "filtering"),
+    mapping_stable: nullable(n, "mapping_stable", bool),
+    public_ip: nullable(n, "public_ip", (x, f) => str(x, f, 64)),
+  };
+}
+
 function signalData(o: Obj): SignalData {
   const d = Object.hasOwn(o, "data") ? o.data : undefined;
   if (!isObj(d)) throw new SignalDecodeError("data", "data: expected a map");
@@ -167,13 +208,8 @@ function signalData(o: Obj): SignalData {
       return { kind };
     case "relay-mode":
       return { kind, reason: str(d, "reason", 256) };
-    case "nat": {
-      const m = nullable(d, "mapping", (x, f) => str(x, f, 64));
-      if (m !== null && m !== "endpoint-independent" && m !== "address-and-port-dependent") {
-        throw new SignalDecodeError("data.mapping", `data.mapping: unknown value "${m}"`);
-      }
-      return { kind, mapping: m };
-    }
+    case "nat":
+      return { kind, nat: natInfo(d) };
     default:
       throw new SignalDecodeError("data.kind", `data.kind: unknown kind "${kind.slice(0, 32)}"`);
   }

@@ -47,8 +47,30 @@ const samples: Message[] = [
   { t: "signal", peer: 3, epoch: 1, data: { kind: "relay-mode", reason: "p2p timeout" } },
   { t: "bye", peer: 2, reason: "guest left" },
   { t: "welcome", addr: { address: "::1", port: 1 }, stun_port: 3478, stun_alt_port: 3479 },
-  { t: "signal", peer: 1, epoch: 0, data: { kind: "nat", mapping: "endpoint-independent" } },
-  { t: "signal", peer: 1, epoch: 0, data: { kind: "nat", mapping: null } },
+  {
+    t: "signal",
+    peer: 1,
+    epoch: 0,
+    data: {
+      kind: "nat",
+      nat: {
+        udp: true,
+        mapping: "endpoint-independent",
+        filtering: "address-and-port-dependent",
+        mapping_stable: true,
+        public_ip: "203.0.113.7",
+      },
+    },
+  },
+  {
+    t: "signal",
+    peer: 1,
+    epoch: 0,
+    data: {
+      kind: "nat",
+      nat: { udp: false, mapping: null, filtering: null, mapping_stable: null, public_ip: null },
+    },
+  },
   { t: "error", message: "no such join code" },
   { t: "ping" },
   { t: "pong" },
@@ -86,6 +108,22 @@ Deno.test("malformed messages are refused with an error naming the field", () =>
       "port",
     ],
     ["signal without data", raw({ v: 1, t: "signal", peer: 1, epoch: 0 }), "data"],
+    [
+      "nat with a non-boolean udp",
+      raw({ v: 1, t: "signal", peer: 1, epoch: 0, data: { kind: "nat", nat: { udp: "yes" } } }),
+      "udp",
+    ],
+    [
+      "nat with an unknown mapping",
+      raw({
+        v: 1,
+        t: "signal",
+        peer: 1,
+        epoch: 0,
+        data: { kind: "nat", nat: { udp: true, mapping: "cone" } },
+      }),
+      "nat.mapping",
+    ],
     [
       "unknown signal kind",
       raw({ v: 1, t: "signal", peer: 1, epoch: 0, data: { kind: "x" } }),
