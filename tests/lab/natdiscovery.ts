@@ -14,6 +14,8 @@
  * "No NAT! (Endpoint Independent Mapping)" appears only when the local address
  * equals the reflexive one, which needs `-L`; it is read as endpoint-independent.
  */
+import path from "node:path";
+import type { Lab } from "./netns.ts";
 import type { Filtering, Mapping } from "./nat.ts";
 
 export interface NatDiscoveryReport {
@@ -51,4 +53,41 @@ export function parseNatDiscovery(stdout: string): NatDiscoveryReport {
     else report.filtering = kind;
   }
   return report;
+}
+
+export const STUN_PORT = 3478;
+export const ALT_PORT = 3479;
+
+/** The STUN server's argv: both lab internet addresses, both ports, UDP only. */
+export function serverCommand(lab: Lab, dir: string): string[] {
+  return [
+    "turnserver",
+    "-n", // no configuration file: everything is on this command line
+    "--no-cli",
+    "--stun-only",
+    "--no-auth",
+    "--no-tcp",
+    "--no-tls",
+    "--no-dtls",
+    "--listening-ip",
+    lab.internet.ip,
+    "--listening-ip",
+    lab.internet.altIp,
+    "--listening-port",
+    String(STUN_PORT),
+    "--alt-listening-port",
+    String(ALT_PORT),
+    // Keep coturn off the system's database and pid file.
+    "--userdb",
+    path.join(dir, "turndb"),
+    "--pidfile",
+    path.join(dir, "turnserver.pid"),
+    "--log-file",
+    "stdout",
+  ];
+}
+
+/** The discovery client's argv. */
+export function clientCommand(lab: Lab): string[] {
+  return ["turnutils_natdiscovery", "-m", "-f", "-p", String(STUN_PORT), lab.internet.ip];
 }

@@ -29,7 +29,13 @@ import {
   type Mapping,
   type RouterKind,
 } from "./netns.ts";
-import { parseNatDiscovery } from "./natdiscovery.ts";
+import {
+  ALT_PORT,
+  clientCommand,
+  parseNatDiscovery,
+  serverCommand,
+  STUN_PORT,
+} from "./natdiscovery.ts";
 import { waitForSockets } from "./sockets.ts";
 
 /** natdiscovery's stdout from a lab "symmetric" site (coturn 4.6.1), cut to the lines read. */
@@ -94,43 +100,6 @@ Deno.test("natdiscovery's verdicts, reflexive addresses and timeouts are read fr
     "an unknown verdict must not pass silently",
   );
 });
-
-const STUN_PORT = 3478;
-const ALT_PORT = 3479;
-
-/** The STUN server's argv: both lab internet addresses, both ports, UDP only. */
-function serverCommand(lab: Lab, dir: string): string[] {
-  return [
-    "turnserver",
-    "-n", // no configuration file: everything is on this command line
-    "--no-cli",
-    "--stun-only",
-    "--no-auth",
-    "--no-tcp",
-    "--no-tls",
-    "--no-dtls",
-    "--listening-ip",
-    lab.internet.ip,
-    "--listening-ip",
-    lab.internet.altIp,
-    "--listening-port",
-    String(STUN_PORT),
-    "--alt-listening-port",
-    String(ALT_PORT),
-    // Keep coturn off the system's database and pid file.
-    "--userdb",
-    path.join(dir, "turndb"),
-    "--pidfile",
-    path.join(dir, "turnserver.pid"),
-    "--log-file",
-    "stdout",
-  ];
-}
-
-/** The discovery client's argv. */
-function clientCommand(lab: Lab): string[] {
-  return ["turnutils_natdiscovery", "-m", "-f", "-p", String(STUN_PORT), lab.internet.ip];
-}
 
 /** What natdiscovery must say per site kind; null = no STUN answer at all. */
 const EXPECTED: Record<RouterKind, { mapping: Mapping; filtering: Filtering } | null> = {
