@@ -18,7 +18,6 @@
  *   # each site's host: mapping (RFC 5780 §4.3) and filtering (§4.4) tests
  *   turnutils_natdiscovery -m -f -p 3478 198.18.0.1
  */
-import path from "node:path";
 import { assert, assertEquals } from "../_util/assert.ts";
 import { isRoot } from "../_util/tun.ts";
 import {
