@@ -20,14 +20,7 @@
  */
 import { assert, assertEquals } from "../_util/assert.ts";
 import { isRoot } from "../_util/tun.ts";
-import {
-  BEHAVIOURS,
-  createLab,
-  type Filtering,
-  type Lab,
-  type Mapping,
-  type RouterKind,
-} from "./netns.ts";
+import { BEHAVIOURS, createLab, type Filtering, type Mapping, type RouterKind } from "./netns.ts";
 import {
   ALT_PORT,
   clientCommand,
