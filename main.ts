@@ -12,6 +12,7 @@ import { Output } from "./lib/cli/output.ts";
 import { parseDuration } from "./lib/cli/duration.ts";
 import { isValidName, JoinCodeError, parseJoinCode } from "./lib/code/mod.ts";
 import { normaliseRelayUrl } from "./lib/peer/relay_url.ts";
+import { defaultAuditPath } from "./lib/peer/audit.ts";
 
 export const VERSION = "0.1.0";
 
@@ -23,6 +24,14 @@ function portArg(text: string, what: string, allowZero: boolean): number {
     throw new UsageError(
       `${what} must be a port number (${allowZero ? 0 : 1}-65535), got "${text}"`,
     );
+  }
+  return n;
+}
+
+function countArg(text: string, flag: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 10_000) {
+    throw new UsageError(`${flag} must be a whole number from 1 to 10000, got "${text}"`);
   }
   return n;
 }
@@ -179,6 +188,13 @@ async function main(argv: string[]): Promise<number> {
     .argument("[code]", "with status: the join code (or just its first group)")
     .addOption(relayOpt())
     .addOption(p2pTimeout())
+    .option("--max-guests <n>", "refuse guests beyond this many at once")
+    .option("--once", "accept one guest only, and stop when it leaves")
+    .option(
+      "--audit-log <file>",
+      "append one JSON line per accepted or rejected guest here",
+      defaultAuditPath(),
+    )
     .option("--json", "print newline-delimited JSON events (code, guest, path, ...)")
     .action(async (portText: string, codeText: string | undefined, o) => {
       if (portText === "status") {
@@ -198,6 +214,9 @@ async function main(argv: string[]): Promise<number> {
         port,
         relayUrl,
         p2pTimeoutMs: timeout,
+        maxGuests: o.maxGuests === undefined ? undefined : countArg(o.maxGuests, "--max-guests"),
+        once: !!o.once,
+        auditLog: o.auditLog,
         command: process.env.TUN_ARGV0 || "tun",
         out: new Output({ json: !!o.json }),
       });

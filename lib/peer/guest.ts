@@ -16,6 +16,7 @@ import { discover, discoveryPort } from "../discovery/mod.ts";
 import type { Output } from "../cli/output.ts";
 import { stunUrl } from "./relay_url.ts";
 import { impossibleDirect, probeNatInfo } from "./nat.ts";
+import { PeerAuth } from "./auth.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
 export interface GuestOptions {
@@ -108,6 +109,12 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   let epoch = 0;
   let ready = false;
+  const auth = new PeerAuth({
+    role: "initiator",
+    password: code.secret,
+    sessionName: code.name,
+    send: (e, data) => sig.send({ t: "signal", peer: 0, epoch: e, data }),
+  });
 
   // Our NAT's behaviour, probed in parallel with the direct attempt (RFC 5780,
   // lib/nat); with the host's it can rule the direct attempt out early.
@@ -152,11 +159,21 @@ export async function runGuest(options: GuestOptions): Promise<number> {
       else fatal(`peer connection ${why.replace(/^connection /, "")}`);
     };
     peer.start().catch((err) => fatal(`cannot create offer: ${err.message}`));
-    peer.opened.then((channel) => {
+    // The host must prove it knows the join code, over both DTLS fingerprints,
+    // before a single tunnel byte flows.
+    const authed = peer.descriptions.then((d) => auth.bind(myEpoch, d));
+    authed.catch(() => {
+      if (rtc === peer) {
+        fatal(
+          "authentication failed: wrong join code, or the relay tampered with the connection",
+        );
+      }
+    });
+    Promise.all([peer.opened, authed]).then(([channel]) => {
       if (rtc !== peer) return;
       clearTimeout(timer);
       connected(peer, new Mux(channel), mode === "direct" ? "connected" : reason);
-    }, () => {/* reported via onfailed / timer */});
+    }, () => {/* reported via onfailed, the auth failure or the timer */});
   };
 
   const toRelay = (reason: string) => {
@@ -212,18 +229,30 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   sig.onmessage = (msg) => {
-    if (msg.t === "signal" && msg.data.kind === "nat") {
-      hostNat = msg.data.nat;
+    if (msg.t !== "signal") return;
+    const data = msg.data;
+    if (data.kind === "nat") {
+      hostNat = data.nat;
       return checkNats();
+    }
+    if (data.kind === "reject") return fatal(`the host refused: ${data.reason}`);
+    if (data.kind === "pake" || data.kind === "confirm") {
+      try {
+        auth.handle(msg.epoch, data);
+      } catch (err) {
+        fatal(`authentication failed: ${(err as Error).message}`);
+      }
+      return;
     }
     if (msg.t !== "signal" || msg.epoch !== epoch || !rtc) return;
     rtc.handleSignal(msg.data).catch((err) => fatal(`bad signalling: ${err.message}`));
   };
   sig.onclose = (reason) => {
+    // Once connected, the DataChannel is what counts: the relay may come and go.
     if (!mux) fatal(`relay closed the session: ${reason}`);
-    else if (reason === "the host has left") fatal("the host has left");
   };
 
+  auth.start();
   attempt("direct", "connected");
 
   const stop = () => finish(0);

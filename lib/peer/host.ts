@@ -20,6 +20,8 @@ import { lanAddress, stunUrl } from "./relay_url.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
 import { probeNatInfo } from "./nat.ts";
+import { PeerAuth } from "./auth.ts";
+import { AuditLog } from "./audit.ts";
 
 export interface HostOptions {
   /** The local TCP port to share (dialled on 127.0.0.1 only). */
@@ -30,14 +32,26 @@ export interface HostOptions {
   p2pTimeoutMs: number;
   /** The command name printed in the join line. Default "tun". */
   command?: string;
+  /** Guests connected (or connecting) at once; more are refused. Default: no limit. */
+  maxGuests?: number;
+  /** Accept one guest only; exit once it leaves. */
+  once?: boolean;
+  /** The audit log file (one JSON line per accepted or rejected guest). */
+  auditLog: string;
   out: Output;
 }
+
+/** Failed authentications after which the host retires its join code. */
+export const MAX_FAILED_ATTEMPTS = 3;
 
 interface GuestState {
   peer: number;
   from: string;
   epoch: number;
   rtc: RtcPeer;
+  auth: PeerAuth;
+  /** The guest proved it knows the join code (for the current attempt). */
+  authed: boolean;
   mux?: Mux;
   path?: PathInfo;
   /** Why the current path: "connected" (direct) or why relay mode was chosen. */
@@ -110,9 +124,20 @@ export async function runHost(options: HostOptions): Promise<number> {
     return 1;
   }
   const { stun, turn } = splitIceServers(iceServers);
+  let audit: AuditLog;
+  try {
+    audit = new AuditLog(options.auditLog, (m) => out.say(out.yellow(`warning: ${m}`)));
+  } catch (err) {
+    signal.close();
+    responder?.close();
+    await relay?.close();
+    out.error(`cannot open the audit log ${options.auditLog}: ${(err as Error).message}`);
+    return 1;
+  }
   // Our NAT's behaviour, told to every guest so it can skip a hopeless direct attempt.
   const nat = probeNatInfo(relayUrl, signal.welcome);
-  const code = formatJoinCode({ name, secret: mintSecret() });
+  const secret = mintSecret();
+  const code = formatJoinCode({ name, secret });
   const cmd = options.command ?? "tun";
   const join = `${cmd} p2p-join ${code} --relay ${publicRelayUrl}`;
   const startedAt = new Date().toISOString();
@@ -124,6 +149,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       port: options.port,
       relay: publicRelayUrl,
       embedded_relay: !!relay,
+      audit_log: audit.path,
     },
     [
       `${out.bold("tun p2p")}  sharing 127.0.0.1:${options.port}`,
@@ -135,6 +161,7 @@ export async function runHost(options: HostOptions): Promise<number> {
         ? `  relay  embedded, this machine only (no LAN interface found)`
         : `  relay  embedded, LAN only; guests on this LAN can omit --relay`,
       `  status ${cmd} p2p status ${code}`,
+      `  audit  ${audit.path}`,
     ].join("\n"),
   );
 
@@ -159,6 +186,40 @@ export async function runHost(options: HostOptions): Promise<number> {
     });
   publish();
 
+  let failures = 0;
+  let retired = false;
+  let onceTaken = false;
+
+  /** Refuse a guest: tell it why, log it, and (for a failed proof) count it. */
+  const reject = (peer: number, from: string, reason: string, failedProof = false) => {
+    signal.send({ t: "signal", peer, epoch: 0, data: { kind: "reject", reason } });
+    audit.write({
+      session: name,
+      outcome: "rejected",
+      peer_address: from,
+      path: null,
+      bytes_sent: 0,
+      bytes_received: 0,
+      reason,
+    });
+    out.emit(
+      { event: "guest-rejected", guest: peer, from, reason },
+      `guest ${peer}  rejected   ${reason}`,
+    );
+    if (!failedProof || retired) return;
+    failures++;
+    if (failures < MAX_FAILED_ATTEMPTS) return;
+    retired = true;
+    const why =
+      `join code retired after ${MAX_FAILED_ATTEMPTS} failed attempts; restart tun p2p for a new code`;
+    out.emit({ event: "code-retired", reason: why }, out.yellow(why));
+    if (guests.size === 0) {
+      out.error(why);
+      // Let the relay pass the guest its refusal before we leave.
+      setTimeout(() => finish(1), 300);
+    }
+  };
+
   const endGuest = (g: GuestState, reason: string) => {
     if (g.closed) return;
     g.closed = true;
@@ -168,6 +229,24 @@ export async function runHost(options: HostOptions): Promise<number> {
     const received = g.mux?.bytesReceived ?? 0;
     g.mux?.close(reason);
     g.rtc.close();
+    if (g.authed) {
+      audit.write({
+        session: name,
+        outcome: "accepted",
+        peer_address: g.from,
+        path: g.mux ? (g.path?.path ?? (g.epoch > 0 ? "relay" : "direct")) : null,
+        bytes_sent: sent,
+        bytes_received: received,
+        reason,
+      });
+    } else {
+      // Never proved it knows the code: a failed attempt.
+      reject(g.peer, g.from, `did not authenticate: ${reason}`, true);
+    }
+    if (options.once && g.authed && reason !== "host stopped") {
+      out.say("the one guest has left (--once): stopping");
+      finish(0);
+    }
     out.emit(
       { event: "guest-left", guest: g.peer, reason, bytes_sent: sent, bytes_received: received },
       `guest ${g.peer}  left       ${reason}  ${
@@ -199,11 +278,23 @@ export async function runHost(options: HostOptions): Promise<number> {
       // A failed direct attempt is the guest's cue for relay mode: wait for it.
       if (relayMode || g.mux) endGuest(g, why);
     };
-    rtc.opened.then((channel) => {
+    rtc.descriptions.catch(() => {});
+    // No tunnel byte flows before the guest proves it knows the code and both
+    // DTLS fingerprints are bound to that proof.
+    const authed = rtc.descriptions.then((d) => g.auth.bind(epoch, d));
+    authed.then(() => {
+      if (g.rtc !== rtc || g.closed) return;
+      g.authed = true;
+      if (options.once) onceTaken = true;
+    }, (err: Error) => {
+      if (g.rtc !== rtc || g.closed) return;
+      failAuth(g, err.message);
+    });
+    Promise.all([rtc.opened, authed]).then(([channel]) => {
       if (g.closed || g.rtc !== rtc) return;
       clearTimeout(g.timer);
       connected(g, rtc, new Mux(channel));
-    }, () => {/* failure is reported through onfailed / timer */});
+    }, () => {/* failure is reported through onfailed, failAuth or the timer */});
     return rtc;
   };
 
@@ -234,12 +325,38 @@ export async function runHost(options: HostOptions): Promise<number> {
     publish();
   };
 
+  /** The guest's proof failed: wrong code, or the relay altered the SDP. */
+  const failAuth = (g: GuestState, why: string) => {
+    if (g.closed) return;
+    g.closed = true;
+    clearTimeout(g.timer);
+    guests.delete(g.peer);
+    g.mux?.close("authentication failed");
+    g.rtc.close();
+    reject(g.peer, g.from, `wrong join code, or the connection was tampered with (${why})`, true);
+    publish();
+  };
+
   const startGuest = (peer: number, from: string) => {
+    if (retired) return reject(peer, from, "this join code was retired after failed attempts");
+    if (options.once && (onceTaken || guests.size > 0)) {
+      return reject(peer, from, "this share accepts one guest only");
+    }
+    if (options.maxGuests !== undefined && guests.size >= options.maxGuests) {
+      return reject(peer, from, `the host accepts at most ${options.maxGuests} guests at once`);
+    }
     const g: GuestState = {
       peer,
       from,
       epoch: 0,
       rtc: null as unknown as RtcPeer, // set just below: answer() needs the state
+      auth: new PeerAuth({
+        role: "responder",
+        password: secret,
+        sessionName: name,
+        send: (epoch, data) => signal.send({ t: "signal", peer, epoch, data }),
+      }),
+      authed: false,
       reason: "connected",
       rttMs: null,
       since: new Date().toISOString(),
@@ -255,7 +372,15 @@ export async function runHost(options: HostOptions): Promise<number> {
   };
 
   const onSignal = (g: GuestState, epoch: number, data: SignalData) => {
-    if (data.kind === "nat") return; // the guest decides on relay mode
+    if (data.kind === "nat" || data.kind === "reject") return; // the guest decides relay mode
+    if (data.kind === "pake" || data.kind === "confirm") {
+      try {
+        g.auth.handle(epoch, data);
+      } catch (err) {
+        failAuth(g, (err as Error).message);
+      }
+      return;
+    }
     if (data.kind === "relay-mode") {
       if (epoch <= g.epoch || g.mux || !turn.length) return;
       g.rtc.close();

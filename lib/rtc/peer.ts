@@ -83,6 +83,13 @@ export class RtcPeer {
   #pending: SignalData[] = [];
   #closed = false;
   readonly opened: Promise<DataChannelAdapter>;
+  /**
+   * Both session descriptions, once applied: the peers bind the DTLS
+   * fingerprints in them to the join code's PAKE (lib/peer/auth.ts).
+   */
+  readonly descriptions: Promise<{ local: string; remote: string }>;
+  #sdps: { local?: string; remote?: string } = {};
+  #sdpsDone: (d: { local: string; remote: string }) => void = () => {};
 
   constructor(options: PeerOptions) {
     this.#options = options;
@@ -97,6 +104,7 @@ export class RtcPeer {
       this.#failOpen = reject;
     });
     this.opened.catch(() => {});
+    this.descriptions = new Promise((resolve) => this.#sdpsDone = resolve);
     this.#pc.onicecandidate = (ev) => {
       if (this.#closed) return;
       if (ev.candidate && ev.candidate.candidate) {
@@ -129,6 +137,7 @@ export class RtcPeer {
     if (this.#options.role !== "offerer") return;
     const offer = await this.#pc.createOffer();
     await this.#pc.setLocalDescription(offer);
+    this.#sdpReady("local", offer.sdp);
     this.#options.sendSignal({ kind: "offer", sdp: offer.sdp });
   }
 
@@ -149,13 +158,16 @@ export class RtcPeer {
     if (data.kind === "offer") {
       if (this.#options.role !== "answerer") throw new Error("offerer received an offer");
       await this.#pc.setRemoteDescription({ type: "offer", sdp: data.sdp });
+      this.#sdpReady("remote", data.sdp);
       const answer = await this.#pc.createAnswer();
       await this.#pc.setLocalDescription(answer);
+      this.#sdpReady("local", answer.sdp);
       this.#options.sendSignal({ kind: "answer", sdp: answer.sdp });
       await this.#remoteReady();
     } else if (data.kind === "answer") {
       if (this.#options.role !== "offerer") throw new Error("answerer received an answer");
       await this.#pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+      this.#sdpReady("remote", data.sdp);
       await this.#remoteReady();
     } else if (data.kind === "candidate") {
       if (!this.#remoteSet) {
@@ -168,6 +180,12 @@ export class RtcPeer {
         sdpMLineIndex: data.mline ?? undefined,
       }).catch(() => {/* a candidate we cannot use is not fatal */});
     }
+  }
+
+  #sdpReady(which: "local" | "remote", sdp: string) {
+    this.#sdps[which] = sdp;
+    const { local, remote } = this.#sdps;
+    if (local !== undefined && remote !== undefined) this.#sdpsDone({ local, remote });
   }
 
   async #remoteReady() {

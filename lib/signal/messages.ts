@@ -59,7 +59,13 @@ export type SignalData =
   | { kind: "relay-mode"; reason: string }
   /** Each peer's NAT behaviour, from its probe (lib/nat), shared so the guest can skip a
    *  direct attempt that cannot work. */
-  | { kind: "nat"; nat: NatInfo };
+  | { kind: "nat"; nat: NatInfo }
+  /** The join code's PAKE (lib/pake): guest's first message carries `sid`. */
+  | { kind: "pake"; sid: Uint8Array | null; y: Uint8Array }
+  /** Key confirmation binding both DTLS fingerprints of this epoch to the PAKE key. */
+  | { kind: "confirm"; tag: Uint8Array }
+  /** Host to guest: not accepted (wrong code, full, retired code). */
+  | { kind: "reject"; reason: string };
 
 /** What one peer tells the other about its NAT (null: not determined). */
 export interface NatInfo {
@@ -169,6 +175,14 @@ function behaviour(o: Obj, field: string): Behaviour | null {
   return v as Behaviour | null;
 }
 
+function bytes(o: Obj, field: string, min: number, max: number): Uint8Array {
+  const v = Object.hasOwn(o, field) ? o[field] : undefined;
+  if (!(v instanceof Uint8Array) || v.byteLength < min || v.byteLength > max) {
+    throw new SignalDecodeError(field, `${field}: expected ${min}-${max} bytes`);
+  }
+  return new Uint8Array(v); // a plain copy, whatever subclass the decoder made
+}
+
 function bool(o: Obj, field: string): boolean {
   const v = Object.hasOwn(o, field) ? o[field] : undefined;
   if (typeof v !== "boolean") {
@@ -210,6 +224,16 @@ function signalData(o: Obj): SignalData {
       return { kind, reason: str(d, "reason", 256) };
     case "nat":
       return { kind, nat: natInfo(d) };
+    case "pake":
+      return {
+        kind,
+        sid: nullable(d, "sid", (x, f) => bytes(x, f, 16, 16)),
+        y: bytes(d, "y", 32, 32),
+      };
+    case "confirm":
+      return { kind, tag: bytes(d, "tag", 16, 64) };
+    case "reject":
+      return { kind, reason: str(d, "reason", 256) };
     default:
       throw new SignalDecodeError("data.kind", `data.kind: unknown kind "${kind.slice(0, 32)}"`);
   }

@@ -72,6 +72,15 @@ const samples: Message[] = [
     },
   },
   { t: "error", message: "no such join code" },
+  {
+    t: "signal",
+    peer: 0,
+    epoch: 0,
+    data: { kind: "pake", sid: new Uint8Array(16).fill(7), y: new Uint8Array(32).fill(1) },
+  },
+  { t: "signal", peer: 2, epoch: 0, data: { kind: "pake", sid: null, y: new Uint8Array(32) } },
+  { t: "signal", peer: 2, epoch: 1, data: { kind: "confirm", tag: new Uint8Array(64).fill(9) } },
+  { t: "signal", peer: 2, epoch: 0, data: { kind: "reject", reason: "wrong join code" } },
   { t: "ping" },
   { t: "pong" },
 ];
@@ -108,6 +117,16 @@ Deno.test("malformed messages are refused with an error naming the field", () =>
       "port",
     ],
     ["signal without data", raw({ v: 1, t: "signal", peer: 1, epoch: 0 }), "data"],
+    [
+      "pake with a short element",
+      raw({ v: 1, t: "signal", peer: 1, epoch: 0, data: { kind: "pake", y: new Uint8Array(31) } }),
+      "y",
+    ],
+    [
+      "confirm with a string tag",
+      raw({ v: 1, t: "signal", peer: 1, epoch: 0, data: { kind: "confirm", tag: "ab" } }),
+      "tag",
+    ],
     [
       "nat with a non-boolean udp",
       raw({ v: 1, t: "signal", peer: 1, epoch: 0, data: { kind: "nat", nat: { udp: "yes" } } }),
