@@ -13,6 +13,7 @@ import { parseDuration } from "./lib/cli/duration.ts";
 import { isValidName, JoinCodeError, parseJoinCode } from "./lib/code/mod.ts";
 import { normaliseRelayUrl } from "./lib/peer/relay_url.ts";
 import { defaultAuditPath } from "./lib/peer/audit.ts";
+import { checkTokenSecret } from "./lib/auth/mod.ts";
 
 export const VERSION = "0.1.0";
 
@@ -26,6 +27,17 @@ function portArg(text: string, what: string, allowZero: boolean): number {
     );
   }
   return n;
+}
+
+function tokenArg(flag: string | undefined, env = "TUN_TOKEN"): string | undefined {
+  const secret = flag ?? process.env[env];
+  if (secret === undefined || secret === "") return undefined;
+  try {
+    checkTokenSecret(secret);
+  } catch (err) {
+    throw new UsageError(`--token: ${(err as Error).message}`);
+  }
+  return secret;
 }
 
 function countArg(text: string, flag: string): number {
@@ -91,6 +103,12 @@ function listenArg(text: string): { hostname: string; port: number } {
   return { hostname: m[1] ?? m[2], port: portArg(m[3], "--listen port", true) };
 }
 
+/** `tun relay --token` (or env TUN_RELAY_TOKEN): the secret peers' access tokens are signed with. */
+/** A relay limit flag; unset leaves relay/limits.ts's default. */
+function limitArg(text: string | undefined, flag: string): number | undefined {
+  return text === undefined ? undefined : countArg(text, flag);
+}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   let jsonMode = argv.includes("--json");
@@ -118,6 +136,11 @@ async function main(argv: string[]): Promise<number> {
   const p2pTimeout = () =>
     new Option("--p2p-timeout <duration>", "how long to try for a direct path (e.g. 8s, 500ms)")
       .default("8s");
+  const tokenOpt = () =>
+    new Option(
+      "--token <secret>",
+      "the relay's access secret, if it was started with --token (env TUN_TOKEN)",
+    );
   const relayOpt = () =>
     new Option(
       "--relay <url>",
@@ -157,9 +180,21 @@ async function main(argv: string[]): Promise<number> {
       "host name or IP peers use to reach this relay (shown in output)",
     )
     .option("--code-ttl <duration>", "a join code no guest has used expires after this long", "24h")
+    .option(
+      "--token <secret>",
+      "peers must present a token signed with this secret, 16+ bytes (env TUN_RELAY_TOKEN)",
+    )
+    .option(
+      "--allow-private-peers",
+      "let TURN relay to loopback/private/link-local addresses (single-LAN setups, labs)",
+    )
+    .option("--max-sessions-per-ip <n>", "join codes one address may host at once (default 16)")
+    .option("--max-connections-per-ip <n>", "WebSockets one address may hold open (default 64)")
+    .option("--max-joins-per-ip <n>", "join attempts one address may make a minute (default 20)")
     .option("--json", "print newline-delimited JSON events")
     .action(async (o) => {
       const listen = listenArg(o.listen);
+      const token = tokenArg(o.token, "TUN_RELAY_TOKEN");
       exitCode = await (await import("./lib/cli/relay_cmd.ts")).runRelay({
         hostname: listen.hostname,
         port: listen.port,
@@ -170,6 +205,13 @@ async function main(argv: string[]): Promise<number> {
         turnUrl: turnUrlArg(o.turnUrl, o.turnSecret ?? process.env.TUN_TURN_SECRET),
         turnRelayIp: ipArg(o.turnRelayIp, "--turn-relay-ip"),
         stunAltHost: altHostArg(o.stunAltHost, listen.hostname),
+        token,
+        allowPrivatePeers: !!o.allowPrivatePeers,
+        limits: {
+          sessionsPerIp: limitArg(o.maxSessionsPerIp, "--max-sessions-per-ip"),
+          connectionsPerIp: limitArg(o.maxConnectionsPerIp, "--max-connections-per-ip"),
+          joinsPerIpPerMinute: limitArg(o.maxJoinsPerIp, "--max-joins-per-ip"),
+        },
         out: new Output({ json: !!o.json }),
       });
     });
@@ -195,6 +237,7 @@ async function main(argv: string[]): Promise<number> {
       "append one JSON line per accepted or rejected guest here",
       defaultAuditPath(),
     )
+    .addOption(tokenOpt())
     .option("--json", "print newline-delimited JSON events (code, guest, path, ...)")
     .action(async (portText: string, codeText: string | undefined, o) => {
       if (portText === "status") {
@@ -217,6 +260,7 @@ async function main(argv: string[]): Promise<number> {
         maxGuests: o.maxGuests === undefined ? undefined : countArg(o.maxGuests, "--max-guests"),
         once: !!o.once,
         auditLog: o.auditLog,
+        token: tokenArg(o.token),
         command: process.env.TUN_ARGV0 || "tun",
         out: new Output({ json: !!o.json }),
       });
@@ -229,6 +273,7 @@ async function main(argv: string[]): Promise<number> {
     .option("--bind <address>", "local address to listen on", "127.0.0.1")
     .addOption(relayOpt())
     .addOption(p2pTimeout())
+    .addOption(tokenOpt())
     .option("--json", "print newline-delimited JSON events (ready, path, error)")
     .action(async (codeText: string, o) => {
       try {
@@ -247,6 +292,7 @@ async function main(argv: string[]): Promise<number> {
         bind: o.bind,
         relayUrl,
         p2pTimeoutMs: timeout,
+        token: tokenArg(o.token),
         out: new Output({ json: !!o.json }),
       });
     });
@@ -261,6 +307,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(
       new Option("--relay <url>", "relay to probe against, http://host:port (env TUN_RELAY)"),
     )
+    .addOption(tokenOpt())
     .option(
       "--json",
       "print one JSON object: udp, public_address, mapping, filtering, hairpin, verdict, elapsed_ms",
@@ -273,7 +320,7 @@ async function main(argv: string[]): Promise<number> {
         );
       }
       const { runNatType } = await import("./lib/cli/nat_type_cmd.ts");
-      exitCode = await runNatType(relayUrl, new Output({ json: !!o.json }));
+      exitCode = await runNatType(relayUrl, new Output({ json: !!o.json }), tokenArg(o.token));
     });
 
   try {

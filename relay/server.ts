@@ -20,6 +20,8 @@ import {
   type Message,
 } from "../lib/signal/mod.ts";
 import { type Conn, SessionTable } from "./sessions.ts";
+import { RelayLimits, type RelayLimitsOptions } from "./limits.ts";
+import { checkTokenSecret, TOKEN_PARAM, type TokenCheck, verifyToken } from "../lib/auth/mod.ts";
 
 export const RELAY_VERSION = "0.1.0";
 
@@ -67,6 +69,31 @@ export interface RelayOptions {
    * still answers from a second port, and the probe says what it could not test.
    */
   stunAltHost?: string;
+  /**
+   * Secret for relay access tokens (lib/auth): when set, every WebSocket
+   * must carry a valid token in its URL, `/v1/signal?token=<token>`, minted
+   * with this secret; anything else is refused before the relay keeps any
+   * state for it (an `error` message with the reason, then close 1008). At
+   * least 16 bytes. Default: none, anyone may connect. TURN credentials are
+   * unaffected: only session members get them either way.
+   */
+  token?: string;
+  /**
+   * Let the built-in TURN server relay to loopback, private, link-local and
+   * other non-global peers (lib/turn peer_policy.ts), for single-LAN setups
+   * and labs. Default false: only public peers, and the TURN server's own
+   * relayed addresses (so two peers in relay mode reach each other).
+   */
+  allowPrivatePeers?: boolean;
+  /**
+   * TURN allocations at once per peer (its credentials' id) on the built-in
+   * server, beyond which it answers 486. A host gets this many per guest
+   * in its session (relay mode makes one peer connection per guest).
+   * Default 10.
+   */
+  maxTurnAllocationsPerPeer?: number;
+  /** Rates and counts per client address and connection; see relay/limits.ts for defaults. */
+  limits?: RelayLimitsOptions;
   /** Called for relay log lines (connections refused, etc.). Default: none. */
   log?: (line: string) => void;
 }
@@ -122,10 +149,20 @@ function normaliseAddr(a: Addr): Addr {
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const hostname = options.hostname ?? "0.0.0.0";
   const log = options.log ?? (() => {});
+  const tokenSecret = options.token;
+  if (tokenSecret !== undefined) checkTokenSecret(tokenSecret);
+  const perPeer = options.maxTurnAllocationsPerPeer ?? 10;
+  if (!Number.isInteger(perPeer) || perPeer < 1) {
+    throw new RangeError(`maxTurnAllocationsPerPeer must be a positive integer, got ${perPeer}`);
+  }
+  const limits = new RelayLimits(options.limits);
   const sessions = new SessionTable({
     codeTtlMs: options.codeTtlMs,
     maxGuestsPerSession: options.maxGuestsPerSession,
+    limits,
   });
+  /** Open connections by id: TURN credentials name them (`c<id>`). */
+  const conns = new Map<number, Conn>();
   const software = `tun relay ${RELAY_VERSION}`;
   const turnSecret = options.turnSecret ?? randomBytes(24).toString("base64url");
   const credentialTtl = options.turnCredentialTtlS ?? 24 * 3600;
@@ -151,6 +188,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     relayAddress: turnRelayIp,
     // Debian's turnutils_uclient (coturn 4.6) picks channels up to 0x7FFF.
     legacyChannelNumbers: true,
+    allowPrivatePeers: options.allowPrivatePeers ?? false,
+    maxAllocationsPerUser: (id) => {
+      const conn = /^c\d+$/.test(id) ? conns.get(Number(id.slice(1))) : undefined;
+      const guests = conn ? sessions.guestsOf(conn) : undefined;
+      return perPeer * Math.max(1, guests ?? 1);
+    },
     software,
     // answerPrimary sends its own answer (maybe from another socket) and returns
     // nothing: do not fall through to answerBinding when it exists.
@@ -215,6 +258,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     upgradeWebSocket((c) => {
       const addr = normaliseAddr(remoteAddress(c));
       const reachedAs = options.publicHost ?? hostOf(c.req.header("host")) ?? "127.0.0.1";
+      // Checked now, acted on at open: a refusal needs the socket to say why.
+      const access: TokenCheck | undefined = tokenSecret === undefined
+        ? undefined
+        : verifyToken(tokenSecret, c.req.query(TOKEN_PARAM));
+      const meter = limits.messageMeter();
+      let holdsConnection = false;
       let connId = 0;
       const ice = (): IceServer[] => iceFor(reachedAs, `c${connId}`);
       let conn: Conn | undefined;
@@ -230,12 +279,35 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       };
       const finish = () => {
         live.delete(holder);
-        if (conn) sessions.left(conn);
+        if (conn) {
+          conns.delete(conn.id);
+          sessions.left(conn);
+        }
+        if (holdsConnection) {
+          holdsConnection = false;
+          limits.releaseConnection(addr.address);
+        }
+      };
+      /** Refuse a connection before any state exists for it: the reason, then close. */
+      const refuse = (reason: string) => {
+        log(`refusing ${addr.address}:${addr.port}: ${reason}`);
+        try {
+          holder.ws.send(encodeMessage({ t: "error", message: reason }));
+        } catch { /* gone already */ }
+        hardClose(CLOSE_POLICY, reason);
       };
       return {
         onOpen(_evt, ws) {
           holder.ws = ws as unknown as WsLike;
           live.add(holder);
+          const held = limits.holdConnection(addr.address);
+          if (!held.ok) return refuse(held.reason);
+          holdsConnection = true;
+          if (access && !access.ok) {
+            return refuse(
+              `${access.message} (peers need --token or TUN_TOKEN with the relay's secret)`,
+            );
+          }
           conn = {
             id: connId = nextConn++,
             addr,
@@ -254,10 +326,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
               hardClose(CLOSE_POLICY, reason);
             },
           };
+          conns.set(conn.id, conn);
           conn.send({ t: "welcome", addr, stun_port: stun.port, stun_alt_port: behaviour.altPort });
         },
         onMessage(evt, _ws) {
           if (!conn || closed) return;
+          // Before decoding anything: a flood costs the flooder its connection.
+          if (!meter.take()) return conn.close(meter.reason);
           const bytes = toBytes(evt.data);
           if (!bytes) return conn.close("text frames are not part of the protocol");
           if (bytes.byteLength > MAX_MESSAGE_BYTES) {

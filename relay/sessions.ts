@@ -5,6 +5,7 @@
  */
 import { isValidName, mintName } from "../lib/code/mod.ts";
 import type { Addr, IceServer, Message } from "../lib/signal/mod.ts";
+import { RelayLimits } from "./limits.ts";
 
 /** One WebSocket connection as the session table sees it. */
 export interface Conn {
@@ -37,16 +38,20 @@ export interface SessionTableOptions {
   codeTtlMs?: number;
   /** Guests at once in one session. Default 64. */
   maxGuestsPerSession?: number;
+  /** Join attempts and sessions per client address, joins per code. Default: RelayLimits' defaults. */
+  limits?: RelayLimits;
 }
 
 export class SessionTable {
   readonly #sessions = new Map<string, Session>();
   readonly #codeTtlMs: number;
   readonly #maxGuests: number;
+  readonly #limits: RelayLimits;
 
   constructor(options: SessionTableOptions = {}) {
     this.#codeTtlMs = options.codeTtlMs ?? 24 * 3600_000;
     this.#maxGuests = options.maxGuestsPerSession ?? 64;
+    this.#limits = options.limits ?? new RelayLimits();
     if (!(this.#codeTtlMs > 0)) throw new Error("codeTtlMs must be positive");
     if (!(this.#maxGuests >= 1)) throw new Error("maxGuestsPerSession must be at least 1");
   }
@@ -58,6 +63,11 @@ export class SessionTable {
   /** Whether session `name` is live (for LAN discovery answers). */
   has(name: string): boolean {
     return this.#sessions.has(name);
+  }
+
+  /** Guests in the session `conn` hosts, or undefined when it hosts none. */
+  guestsOf(conn: Conn): number | undefined {
+    return conn.role.kind === "host" ? conn.role.session.guests.size : undefined;
   }
 
   /** Handle one decoded message from `conn`. */
@@ -84,8 +94,7 @@ export class SessionTable {
     conn.role = { kind: "none" };
     if (role.kind === "host") {
       const s = role.session;
-      clearTimeout(s.expiry);
-      this.#sessions.delete(s.name);
+      this.#end(s);
       for (const g of s.guests.values()) {
         g.role = { kind: "none" };
         g.close("the host has left");
@@ -100,6 +109,15 @@ export class SessionTable {
     }
   }
 
+  /** Forget session `s` and release what it held. */
+  #end(s: Session): void {
+    clearTimeout(s.expiry);
+    if (this.#sessions.get(s.name) !== s) return; // already ended
+    this.#sessions.delete(s.name);
+    this.#limits.releaseSession(s.host.addr.address);
+    this.#limits.forgetCode(s.name);
+  }
+
   #host(conn: Conn) {
     if (conn.role.kind !== "none") return conn.close("already registered");
     let name = mintName();
@@ -107,6 +125,8 @@ export class SessionTable {
       if (i > 100) return conn.close("relay is full: no free session names");
       name = mintName();
     }
+    const held = this.#limits.holdSession(conn.addr.address);
+    if (!held.ok) return conn.close(held.reason);
     const session: Session = {
       name,
       host: conn,
@@ -133,10 +153,15 @@ export class SessionTable {
 
   #join(conn: Conn, name: string) {
     if (conn.role.kind !== "none") return conn.close("already registered");
+    // Every attempt counts against the address, so scanning for codes is slow.
+    const fromIp = this.#limits.joinFrom(conn.addr.address);
+    if (!fromIp.ok) return conn.close(fromIp.reason);
     const upper = name.toUpperCase();
     if (!isValidName(upper)) return conn.close(`"${name.slice(0, 16)}" is not a session name`);
     const session = this.#sessions.get(upper);
     if (!session) return conn.close("no such join code (expired, or the host has left)");
+    const atCode = this.#limits.joinCode(upper);
+    if (!atCode.ok) return conn.close(atCode.reason);
     if (session.guests.size >= this.#maxGuests) {
       return conn.close(`session is full (${this.#maxGuests} guests)`);
     }
@@ -168,11 +193,10 @@ export class SessionTable {
 
   /** Close everything (relay shutdown). */
   closeAll(reason: string): void {
-    for (const s of this.#sessions.values()) {
-      clearTimeout(s.expiry);
+    for (const s of [...this.#sessions.values()]) {
+      this.#end(s);
       for (const g of s.guests.values()) g.close(reason);
       s.host.close(reason);
     }
-    this.#sessions.clear();
   }
 }

@@ -7,11 +7,15 @@ import { SignalClient } from "../signal/mod.ts";
 import { type NatReport, probeNat } from "../nat/mod.ts";
 import type { Output } from "./output.ts";
 
-export async function runNatType(relayUrl: string, out: Output): Promise<number> {
+export async function runNatType(
+  relayUrl: string,
+  out: Output,
+  token?: string,
+): Promise<number> {
   let stunPort: number;
   let altPort: number;
   try {
-    const signal = await SignalClient.connect({ relayUrl, timeoutMs: 5000 });
+    const signal = await SignalClient.connect({ relayUrl, timeoutMs: 5000, token });
     stunPort = signal.welcome.stun_port;
     altPort = signal.welcome.stun_alt_port;
     signal.close();

@@ -1,6 +1,7 @@
 /** `tun relay`: run a relay until SIGINT/SIGTERM. */
 import process from "node:process";
 import { startRelay } from "../../relay/mod.ts";
+import type { RelayLimitsOptions } from "../../relay/limits.ts";
 import type { Output } from "./output.ts";
 
 export interface RelayCommandOptions {
@@ -13,6 +14,11 @@ export interface RelayCommandOptions {
   turnUrl?: string;
   turnRelayIp?: string;
   stunAltHost?: string;
+  /** Secret that peers' access tokens must be signed with; none: anyone may connect. */
+  token?: string;
+  /** Let the built-in TURN server relay to private addresses. */
+  allowPrivatePeers?: boolean;
+  limits?: RelayLimitsOptions;
   out: Output;
 }
 
@@ -30,6 +36,9 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       turnUrl: o.turnUrl,
       turnRelayIp: o.turnRelayIp,
       stunAltHost: o.stunAltHost,
+      token: o.token,
+      allowPrivatePeers: o.allowPrivatePeers,
+      limits: o.limits,
       log: (line) => {
         if (!out.json) process.stderr.write(`relay: ${line}\n`);
       },
@@ -49,6 +58,8 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       stun_port: relay.stunPort,
       turn: o.turnUrl ?? (relay.turnTcpPort === null ? null : "built-in"),
       turn_tcp_port: relay.turnTcpPort,
+      token_required: o.token !== undefined,
+      allow_private_peers: !!o.allowPrivatePeers,
     },
     [
       `${out.bold("tun relay")}  listening`,
@@ -56,8 +67,9 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       `  stun   ${o.hostname}:${relay.stunPort}/udp`,
       o.turnUrl
         ? `  turn   external ${o.turnUrl}`
-        : `  turn   ${o.hostname}:${relay.stunPort}/udp, ${o.hostname}:${relay.turnTcpPort}/tcp (built in)`,
-      `  peers  --relay ${url}`,
+        : `  turn   ${o.hostname}:${relay.stunPort}/udp, ${o.hostname}:${relay.turnTcpPort}/tcp (built in)` +
+          (o.allowPrivatePeers ? ", private peers allowed" : ""),
+      `  peers  --relay ${url}` + (o.token !== undefined ? " --token <secret>" : ""),
     ].join("\n"),
   );
   await new Promise<void>((resolve) => {

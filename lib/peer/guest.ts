@@ -29,6 +29,8 @@ export interface GuestOptions {
   relayUrl?: string;
   /** How long the direct attempt may take before relay mode. */
   p2pTimeoutMs: number;
+  /** The relay's access secret, if it requires tokens. */
+  token?: string;
   out: Output;
 }
 
@@ -94,7 +96,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   try {
-    signal = await SignalClient.connect({ relayUrl });
+    signal = await SignalClient.connect({ relayUrl, token: options.token });
     signal.send({ t: "join", name: code.name });
     const joined = await signal.next(["joined"]);
     if (joined.t === "joined") iceServers = joined.ice;

@@ -38,6 +38,8 @@ export interface HostOptions {
   once?: boolean;
   /** The audit log file (one JSON line per accepted or rejected guest). */
   auditLog: string;
+  /** The relay's access secret, if it requires tokens. */
+  token?: string;
   out: Output;
 }
 
@@ -84,6 +86,9 @@ export async function runHost(options: HostOptions): Promise<number> {
   let publicRelayUrl = relayUrl;
   let responder: { close(): void } | undefined;
   if (!relayUrl) {
+    // LAN mode. TURN keeps refusing private peers other than its own relayed
+    // addresses: a guest holding only the session name must not reach this
+    // machine's loopback services through it.
     relay = await startRelay({ hostname: "0.0.0.0", port: 0, stunPort: 0 });
     relayUrl = `http://127.0.0.1:${relay.port}`;
     publicRelayUrl = `http://${lanAddress()}:${relay.port}`;
@@ -97,7 +102,7 @@ export async function runHost(options: HostOptions): Promise<number> {
 
   let signal: SignalClient;
   try {
-    signal = await SignalClient.connect({ relayUrl });
+    signal = await SignalClient.connect({ relayUrl, token: relay ? undefined : options.token });
   } catch (err) {
     responder?.close();
     await relay?.close();

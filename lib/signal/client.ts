@@ -1,11 +1,17 @@
 /** A peer's WebSocket connection to the relay, speaking the messages in messages.ts. */
 import { type Addr, decodeMessage, encodeMessage, type Message } from "./messages.ts";
+import { mintToken, TOKEN_PARAM } from "../auth/mod.ts";
 
 export interface SignalClientOptions {
   /** Relay base URL, `http://host:port` or `https://host:port`. */
   relayUrl: string;
   /** How long to wait for the WebSocket and the relay's welcome. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * The relay's access secret (`tun relay --token`), if it has one: each
+   * connection presents a fresh short-lived token minted from it.
+   */
+  token?: string;
 }
 
 /** The WebSocket URL of a relay's signalling endpoint. */
@@ -45,7 +51,12 @@ export class SignalClient {
   }
 
   static connect(options: SignalClientOptions): Promise<SignalClient> {
-    const url = signalUrl(options.relayUrl);
+    let url = signalUrl(options.relayUrl);
+    if (options.token !== undefined) {
+      const u = new URL(url);
+      u.searchParams.set(TOKEN_PARAM, mintToken(options.token));
+      url = u.toString();
+    }
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       let ws: WebSocket;

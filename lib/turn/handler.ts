@@ -39,6 +39,8 @@ import {
 } from "../stun/mod.ts";
 import { Allocation, grantedLifetime, type RelaySocket } from "./allocation.ts";
 import { LongTermAuth } from "./auth.ts";
+import { parseRestUsername } from "./credentials.ts";
+import { isForbiddenPeer, sameAddress } from "./peer_policy.ts";
 import { isChannelData } from "./channel_data.ts";
 import {
   LEGACY_MAX_CHANNEL,
@@ -90,12 +92,35 @@ export interface TurnHandlerOptions {
   /** IP advertised in XOR-RELAYED-ADDRESS; its family is the family of every allocation. */
   relayAddress: string;
   /**
-   * Whether a peer may be given a permission or channel; refused peers get
-   * 403 Forbidden (RFC 8656 §9.2). Default: every peer.
+   * Whether a peer may be given a permission or channel, or be sent a Send
+   * indication's data; refused peers get 403 Forbidden (RFC 8656 §9.2) and
+   * their Send indications are dropped. Replaces the default policy, which
+   * refuses what peer_policy.ts's {@link isForbiddenPeer} refuses (with
+   * `allowPrivatePeers`), except this server's own relayed transport
+   * addresses (`relayAddress` at the port of a live allocation): that is
+   * how two clients both in relay mode reach each other, whatever kind of
+   * address `relayAddress` is, without opening the relay host's other ports.
    */
   allowPeer?: (peer: TransportAddress) => boolean;
+  /**
+   * Let the default policy relay to loopback, private, link-local and other
+   * non-global addresses (the "private" class of peer_policy.ts). For
+   * single-LAN setups and labs. Unspecified, multicast and broadcast peers
+   * stay refused. Default false.
+   */
+  allowPrivatePeers?: boolean;
   /** Most allocations (and port reservations) at once; beyond it 508. Default 1000. */
   maxAllocations?: number;
+  /**
+   * Most allocations at once per user, beyond which an Allocate gets 486
+   * Allocation Quota Reached (RFC 8656 §7.2). A user is the id part of a
+   * TURN REST username ("<expiry>:<id>", credentials.ts), so credentials
+   * re-minted for the same holder share one quota; a username without an id
+   * is its own user. A number applies to everyone; a function gives each id
+   * its quota (read at each Allocate). Default 10 (a WebRTC peer connection
+   * in relay mode takes one per local interface and TURN transport, 2-6).
+   */
+  maxAllocationsPerUser?: number | ((id: string) => number);
   /** Most peer IPs with permissions per allocation; beyond it 508. Default 64. */
   maxPermissions?: number;
   /**
@@ -118,6 +143,8 @@ export interface TurnHandlerOptions {
 interface Entry {
   allocation: Allocation;
   client: TurnClient;
+  /** Whose quota it counts against (see TurnHandlerOptions.maxAllocationsPerUser). */
+  user: string;
   /** The Allocate that made it, to answer retransmissions (RFC 8656 §7.2). */
   transactionId: string;
   response: Uint8Array;
@@ -138,14 +165,17 @@ export class TurnHandler {
   readonly #family: "IPv4" | "IPv6";
   readonly #allowPeer: (peer: TransportAddress) => boolean;
   readonly #maxAllocations: number;
+  readonly #maxPerUser: (id: string) => number;
   readonly #maxPermissions: number;
   readonly #maxChannel: number;
   readonly #software: string | undefined;
   readonly #now: () => number;
   readonly #onInternalError: (err: unknown) => void;
   readonly #entries = new Map<string, Entry>();
-  /** Client keys with an Allocate waiting for its relay socket. */
-  readonly #pending = new Set<string>();
+  /** Client keys with an Allocate waiting for its relay socket, and their users. */
+  readonly #pending = new Map<string, string>();
+  /** Ports of live allocations' relayed addresses (see TurnHandlerOptions.allowPeer). */
+  readonly #relayPorts = new Set<number>();
   readonly #reservations = new Map<bigint, { socket: RelaySocket; expiresAt: number }>();
   #closed = false;
 
@@ -154,8 +184,10 @@ export class TurnHandler {
       realm,
       secret,
       relayAddress,
-      allowPeer = () => true,
+      allowPeer,
+      allowPrivatePeers = false,
       maxAllocations = 1000,
+      maxAllocationsPerUser = 10,
       maxPermissions = 64,
       legacyChannelNumbers = false,
       software,
@@ -170,6 +202,14 @@ export class TurnHandler {
     if (!Number.isInteger(maxAllocations) || maxAllocations < 1) {
       throw new RangeError(`maxAllocations ${maxAllocations} is not a positive integer`);
     }
+    if (
+      typeof maxAllocationsPerUser === "number" &&
+      (!Number.isInteger(maxAllocationsPerUser) || maxAllocationsPerUser < 1)
+    ) {
+      throw new RangeError(
+        `maxAllocationsPerUser ${maxAllocationsPerUser} is not a positive integer`,
+      );
+    }
     if (!Number.isInteger(maxPermissions) || maxPermissions < 1) {
       throw new RangeError(`maxPermissions ${maxPermissions} is not a positive integer`);
     }
@@ -179,8 +219,14 @@ export class TurnHandler {
     this.#auth = new LongTermAuth(realm, secret, new NonceIssuer({ ttlSeconds: nonceTtlSeconds }));
     this.#openRelay = openRelay;
     this.#relayAddress = relayAddress;
-    this.#allowPeer = allowPeer;
+    this.#allowPeer = allowPeer ??
+      ((peer) =>
+        (sameAddress(peer.address, relayAddress) && this.#relayPorts.has(peer.port)) ||
+        !isForbiddenPeer(peer.address, { allowPrivatePeers }));
     this.#maxAllocations = maxAllocations;
+    this.#maxPerUser = typeof maxAllocationsPerUser === "number"
+      ? () => maxAllocationsPerUser
+      : maxAllocationsPerUser;
     this.#maxPermissions = maxPermissions;
     this.#maxChannel = legacyChannelNumbers ? LEGACY_MAX_CHANNEL : MAX_CHANNEL;
     this.#software = software;
@@ -229,7 +275,8 @@ export class TurnHandler {
         // RFC 8656 §11.2: a Send indication's DATA goes to its XOR-PEER-ADDRESS.
         const entry = msg.method === TurnMethod.Send && this.#live(client.key, this.#now());
         const out = entry && sendIndicationTarget(msg, entry.allocation, this.#now());
-        if (out) entry!.allocation.relay.send(out.data, out.peer);
+        // The permission was checked against the policy, but not this port.
+        if (out && this.#allowPeer(out.peer)) entry!.allocation.relay.send(out.data, out.peer);
         return undefined;
       }
       if (msg.class !== StunClass.Request) return undefined;
@@ -345,6 +392,7 @@ export class TurnHandler {
         : fail(TurnErrorCodes.AllocationMismatch);
     }
     if (this.#pending.has(client.key)) return undefined; // a retransmission; the first will answer
+    const user = quotaUser(username);
 
     let transport, token, evenPort, family, lifetime;
     try {
@@ -373,7 +421,11 @@ export class TurnHandler {
     if (family !== undefined && family !== this.#family) {
       return fail(TurnErrorCodes.AddressFamilyNotSupported);
     }
-    // 7. Capacity, counting allocations being made and ports held for reservations.
+    // 7. The user's quota (486), counting allocations being made.
+    if (this.#allocationsOf(user) >= this.#quota(user)) {
+      return fail(TurnErrorCodes.AllocationQuotaReached);
+    }
+    // Capacity (508), counting allocations being made and ports held for reservations.
     if (
       token === undefined &&
       this.#entries.size + this.#pending.size + this.#reservations.size >= this.#maxAllocations
@@ -392,7 +444,7 @@ export class TurnHandler {
       opened = { relay: reservation.socket };
     } else {
       // 6. EVEN-PORT: the opener finds an even port, and port + 1 too when R is set.
-      this.#pending.add(client.key);
+      this.#pending.set(client.key, user);
       try {
         opened = await this.#openRelay({
           family: this.#family,
@@ -439,9 +491,16 @@ export class TurnHandler {
       setAttribute(r, XorMappedAddress, client.address);
       if (reservationToken !== undefined) setAttribute(r, ReservationToken, reservationToken);
     });
-    const entry: Entry = { allocation, client, transactionId: hex(msg.transactionId), response };
+    const entry: Entry = {
+      allocation,
+      client,
+      user,
+      transactionId: hex(msg.transactionId),
+      response,
+    };
     opened.relay.onData = (data, peer) => this.#fromPeer(entry, data, peer);
     this.#entries.set(client.key, entry);
+    this.#relayPorts.add(opened.relay.port);
     return response;
   }
 
@@ -489,7 +548,30 @@ export class TurnHandler {
   #free(key: string, entry: Entry): void {
     entry.allocation.relay.onData = undefined;
     entry.allocation.relay.close();
-    if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    if (this.#entries.get(key) === entry) {
+      this.#entries.delete(key);
+      this.#relayPorts.delete(entry.allocation.relay.port);
+    }
+  }
+
+  /** Live allocations and Allocates in progress of `user`. */
+  #allocationsOf(user: string): number {
+    let n = 0;
+    for (const entry of this.#entries.values()) if (entry.user === user) n++;
+    for (const pending of this.#pending.values()) if (pending === user) n++;
+    return n;
+  }
+
+  /** The quota for `user`; a quota function that throws or answers nonsense allows one. */
+  #quota(user: string): number {
+    let quota: number;
+    try {
+      quota = this.#maxPerUser(user);
+    } catch (err) {
+      this.#onInternalError(err);
+      return 1;
+    }
+    return Number.isFinite(quota) && quota >= 1 ? Math.floor(quota) : 1;
   }
 
   #newToken(): bigint {
@@ -499,6 +581,12 @@ export class TurnHandler {
       if (token !== 0n && !this.#reservations.has(token)) return token;
     }
   }
+}
+
+/** The quota key of a username: the id of a TURN REST username, else the whole name. */
+function quotaUser(username: string): string {
+  const id = parseRestUsername(username)?.id;
+  return id ? id : username;
 }
 
 function hex(bytes: Uint8Array): string {

@@ -54,3 +54,10 @@ export {
 export type { RelaySocket } from "./allocation.ts";
 export { udpRelayOpener, type UdpRelayOptions } from "./relay_socket.ts";
 export { startTurnServer, type TurnServer, type TurnServerOptions } from "./server.ts";
+export {
+  classifyPeer,
+  isForbiddenPeer,
+  type PeerClass,
+  type PeerPolicyOptions,
+  sameAddress,
+} from "./peer_policy.ts";

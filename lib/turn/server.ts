@@ -37,10 +37,25 @@ export interface TurnServerOptions {
    * Behind 1:1 NAT (a cloud VM) set it to the public IP.
    */
   relayAddress?: string;
-  /** Which peers may get permissions; refused ones get 403. Default: all. */
+  /**
+   * Which peers may get permissions; refused ones get 403. Default: no
+   * loopback, private, link-local, unspecified, multicast or broadcast peer,
+   * in any spelling (peer_policy.ts), except this server's own relayed
+   * addresses; see TurnHandlerOptions.allowPeer.
+   */
   allowPeer?: (peer: TransportAddress) => boolean;
+  /**
+   * Let the default policy relay to loopback, private, link-local and other
+   * non-global peers: single-LAN setups and labs only. Default false.
+   */
+  allowPrivatePeers?: boolean;
   /** Most allocations at once; more get 508. TCP connections are capped at twice this. Default 1000. */
   maxAllocations?: number;
+  /**
+   * Most allocations at once per TURN REST username id; more get 486. A
+   * function gives each id its own quota. Default 10.
+   */
+  maxAllocationsPerUser?: number | ((id: string) => number);
   /** Most peer IPs with permissions per allocation. Default 64. */
   maxPermissions?: number;
   /** Accept RFC 5766 channel numbers 0x5000-0x7FFF too. Default false; see TurnHandlerOptions. */

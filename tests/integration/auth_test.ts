@@ -145,3 +145,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...opts,
+  name:
+    "a relay started with --token refuses peers without it, with a reason, and admits those with it",
+  fn: async () => {
+    await using net = await createLoopbackNs();
+    const dir = await Deno.makeTempDir({ prefix: "tun-token-" });
+    try {
+      const secret = "relay-access-secret-0123456789";
+      await using relay = spawnIn(net.ns, [
+        ...TUN,
+        "relay",
+        "--listen",
+        "127.0.0.1:0",
+        "--stun-port",
+        "0",
+        "--token",
+        secret,
+        "--json",
+      ]);
+      const listening = await nextEvent(relay, "listening");
+      const url = `http://127.0.0.1:${listening.port}`;
+      const audit = ["--audit-log", path.join(dir, "audit.jsonl")];
+
+      await using refused = spawnIn(net.ns, [
+        ...TUN,
+        "p2p",
+        "9",
+        "--relay",
+        url,
+        "--json",
+        ...audit,
+      ]);
+      const err = await nextEvent(refused, "error");
+      assert(/token/i.test(String(err.message)), String(err.message));
+      assertEquals((await refused.exited).code, 1);
+
+      const app = await startApp(net.ns, dir);
+      await using _app = app.proc;
+      const host = await startHost(net.ns, app.info.port, ["--relay", url, ...audit], {
+        TUN_TOKEN: secret,
+      });
+      await using _host = host.proc;
+      await using g = spawnIn(net.ns, [
+        ...TUN,
+        "p2p-join",
+        host.info.code,
+        "--relay",
+        url,
+        "--token",
+        secret,
+        "--json",
+      ]);
+      const ready = await nextEvent(g, "ready");
+      assertEquals(ready.path, "direct");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -93,6 +93,9 @@ export class Harness {
         realm: REALM,
         secret: SECRET,
         relayAddress: "203.0.113.9",
+        // The peers here are documentation addresses (RFC 5737), which the
+        // default policy refuses; peer_policy_test.ts covers that.
+        allowPrivatePeers: true,
         now: () => this.now,
         onInternalError: (err) => this.internal.push(err),
         ...options,

@@ -44,6 +44,8 @@ function startServer(extra: Partial<Parameters<typeof startTurnServer>[0]> = {})
     port: 0,
     realm: REALM,
     secret: SECRET,
+    // The test peers are on loopback; peer_policy_test.ts covers the default.
+    allowPrivatePeers: true,
     onInternalError: (err) => internal.push(err),
     ...extra,
   }).then((server) => ({ server, internal }));
