@@ -14,17 +14,12 @@ import {
   type MemoryChannelOptions,
   memoryChannelPair,
 } from "./memory_channel.ts";
+import { prng } from "../_util/prng.ts";
 
-/** mulberry32: a tiny seeded PRNG returning u32s, so failures reproduce. */
+/** mulberry32 (tests/_util/prng.ts) returning u32s, so failures reproduce. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next = prng(seed);
+  return () => Math.floor(next() * 4294967296) >>> 0;
 }
 
 /** `n` pseudo-random bytes from `rand`. */
