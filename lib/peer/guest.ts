@@ -91,8 +91,8 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     rejectMux(new Error("stopped"));
     mux?.close("guest stopped");
     rtc?.close();
-    signal?.close();
     listener.close();
+    return signal?.close();
   };
 
   try {
@@ -264,6 +264,6 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   fatal = () => {};
   process.off("SIGINT", stop);
   process.off("SIGTERM", stop);
-  cleanup();
+  await cleanup();
   return exitCode;
 }

@@ -462,7 +462,7 @@ export async function runHost(options: HostOptions): Promise<number> {
   clearInterval(ticker);
   for (const g of [...guests.values()]) endGuest(g, "host stopped");
   removeStatus(name);
-  signal.close();
+  await signal.close();
   responder?.close();
   await relay?.close();
   return exitCode;

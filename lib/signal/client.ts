@@ -172,13 +172,29 @@ export class SignalClient {
     });
   }
 
-  close(): void {
-    if (this.#closed) return;
+  /**
+   * Close the connection. The returned promise settles once the socket has
+   * closed (so messages sent just before, a refusal or a key confirmation, are
+   * on their way) or after `graceMs`, whichever comes first.
+   */
+  close(graceMs = 500): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     clearInterval(this.#ping);
     for (const w of this.#waiters.splice(0)) w.reject(new Error("closed"));
-    try {
-      this.#ws.close(1000, "bye");
-    } catch { /* ignore */ }
+    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, graceMs);
+      this.#ws.addEventListener("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        this.#ws.close(1000, "bye");
+      } catch {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 }
