@@ -64,6 +64,11 @@ interface GuestState {
   closed: boolean;
 }
 
+/** "direct" or "relay": from the selected candidate pair, else from the attempt. */
+function pathName(g: GuestState): string {
+  return g.path?.path ?? (g.epoch > 0 ? "relay" : "direct");
+}
+
 /** Whether something accepts TCP connections on 127.0.0.1:port (a hint for the user). */
 function probeTarget(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -173,7 +178,7 @@ export async function runHost(options: HostOptions): Promise<number> {
   const guestStatus = (g: GuestState): GuestStatus => ({
     guest: g.peer,
     from: g.from,
-    path: g.mux ? (g.path?.path ?? (g.epoch > 0 ? "relay" : "direct")) : "connecting",
+    path: g.mux ? pathName(g) : "connecting",
     reason: g.reason,
     rtt_ms: g.rttMs,
     bytes_sent: g.mux?.bytesSent ?? 0,
@@ -225,21 +230,27 @@ export async function runHost(options: HostOptions): Promise<number> {
     }
   };
 
-  const endGuest = (g: GuestState, reason: string) => {
-    if (g.closed) return;
+  /** Stop guest `g`'s timer, mux and peer connection; false if it was already gone. */
+  const dropGuest = (g: GuestState, reason: string): boolean => {
+    if (g.closed) return false;
     g.closed = true;
     clearTimeout(g.timer);
     guests.delete(g.peer);
-    const sent = g.mux?.bytesSent ?? 0;
-    const received = g.mux?.bytesReceived ?? 0;
     g.mux?.close(reason);
     g.rtc.close();
+    return true;
+  };
+
+  const endGuest = (g: GuestState, reason: string) => {
+    const sent = g.mux?.bytesSent ?? 0;
+    const received = g.mux?.bytesReceived ?? 0;
+    if (!dropGuest(g, reason)) return;
     if (g.authed) {
       audit.write({
         session: name,
         outcome: "accepted",
         peer_address: g.from,
-        path: g.mux ? (g.path?.path ?? (g.epoch > 0 ? "relay" : "direct")) : null,
+        path: g.mux ? pathName(g) : null,
         bytes_sent: sent,
         bytes_received: received,
         reason,
@@ -311,7 +322,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     g.path = (await rtc.path().catch(() => null)) ?? undefined;
     const rtt = g.path?.rttMs ?? await mux.ping().catch(() => null);
     g.rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
-    const p = g.path?.path ?? (g.epoch > 0 ? "relay" : "direct");
+    const p = pathName(g);
     out.emit(
       {
         event: "path",
@@ -332,12 +343,7 @@ export async function runHost(options: HostOptions): Promise<number> {
 
   /** The guest's proof failed: wrong code, or the relay altered the SDP. */
   const failAuth = (g: GuestState, why: string) => {
-    if (g.closed) return;
-    g.closed = true;
-    clearTimeout(g.timer);
-    guests.delete(g.peer);
-    g.mux?.close("authentication failed");
-    g.rtc.close();
+    if (!dropGuest(g, "authentication failed")) return;
     reject(g.peer, g.from, `wrong join code, or the connection was tampered with (${why})`, true);
     publish();
   };

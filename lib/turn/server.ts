@@ -21,51 +21,23 @@ import { udpRelayOpener } from "./relay_socket.ts";
 import { StreamDeframer } from "./stream.ts";
 import { TurnDecodeError } from "./errors.ts";
 
-/** Options for {@link startTurnServer}, validated when it starts. */
-export interface TurnServerOptions {
+/**
+ * Options for {@link startTurnServer}, validated when it starts: the handler's
+ * options (realm, secret, peer policy, quotas, lifetimes; see
+ * {@link TurnHandlerOptions}) plus where to listen. TCP connections are capped
+ * at twice `maxAllocations`.
+ */
+export interface TurnServerOptions extends Omit<TurnHandlerOptions, "relayAddress" | "now"> {
   /** Address to listen on, UDP and TCP. Default "0.0.0.0". */
   hostname?: string;
   /** Port for UDP and TCP. Default 3478; 0 picks a free one (see the file comment). */
   port?: number;
-  /** REALM for long-term credentials, e.g. the relay's host name. */
-  realm: string;
-  /** TURN REST API shared secret: passwords are base64(HMAC-SHA1(secret, username)). */
-  secret: string;
   /**
    * IP put in XOR-RELAYED-ADDRESS: where peers reach relayed addresses.
    * Default: `hostname`, or 127.0.0.1 when that is a wildcard (0.0.0.0, ::).
    * Behind 1:1 NAT (a cloud VM) set it to the public IP.
    */
   relayAddress?: string;
-  /**
-   * Which peers may get permissions; refused ones get 403. Default: no
-   * loopback, private, link-local, unspecified, multicast or broadcast peer,
-   * in any spelling (peer_policy.ts), except this server's own relayed
-   * addresses; see TurnHandlerOptions.allowPeer.
-   */
-  allowPeer?: (peer: TransportAddress) => boolean;
-  /**
-   * Let the default policy relay to loopback, private, link-local and other
-   * non-global peers: single-LAN setups and labs only. Default false.
-   */
-  allowPrivatePeers?: boolean;
-  /** Most allocations at once; more get 508. TCP connections are capped at twice this. Default 1000. */
-  maxAllocations?: number;
-  /**
-   * Most allocations at once per TURN REST username id; more get 486. A
-   * function gives each id its own quota. Default 10.
-   */
-  maxAllocationsPerUser?: number | ((id: string) => number);
-  /** Most peer IPs with permissions per allocation. Default 64. */
-  maxPermissions?: number;
-  /** Accept RFC 5766 channel numbers 0x5000-0x7FFF too. Default false; see TurnHandlerOptions. */
-  legacyChannelNumbers?: boolean;
-  /** SOFTWARE attribute on responses. Default: none. */
-  software?: string;
-  /** Seconds before a NONCE goes stale (438). Default 600. */
-  nonceTtlSeconds?: number;
-  /** Exceptions that are bugs rather than bad input. Default: ignored. */
-  onInternalError?: (err: unknown) => void;
   /**
    * Takes over the Binding requests that arrive on the UDP port, which are
    * otherwise answered here with a plain RFC 8489 response. It returns a

@@ -25,6 +25,20 @@ function guest(ns: string, code: string, relayUrl: string) {
   return spawnIn(ns, [...TUN, "p2p-join", code, "--relay", relayUrl, "--json"]);
 }
 
+/** The test-double relay in front of `relayUrl`: tampering, or passing SDP through. */
+async function startMitm(ns: string, relayUrl: string, mode: "tamper" | "passthrough") {
+  const proc = spawnIn(ns, [
+    DENO,
+    "run",
+    "-A",
+    path.join(ROOT, "tests/fixtures/mitm_relay.ts"),
+    relayUrl,
+    ...(mode === "passthrough" ? ["passthrough"] : []),
+  ]);
+  const m = await proc.waitForLine(/^\{"port":(\d+)\}$/, 15_000);
+  return { proc, url: `http://127.0.0.1:${m[1]}` };
+}
+
 /** The same session name with another secret: a guest who mistyped or guessed. */
 function wrongCode(code: string): string {
   const [name, a, b] = code.split("-");
@@ -91,15 +105,8 @@ Deno.test({
       await using _app = app.proc;
       const relay = await startRelay(net.ns, "127.0.0.1");
       await using _relay = relay.proc;
-      await using mitm = spawnIn(net.ns, [
-        DENO,
-        "run",
-        "-A",
-        path.join(ROOT, "tests/fixtures/mitm_relay.ts"),
-        relay.info.url,
-      ]);
-      const m = await mitm.waitForLine(/^\{"port":(\d+)\}$/, 15_000);
-      const evil = `http://127.0.0.1:${m[1]}`;
+      const { proc: mitm, url: evil } = await startMitm(net.ns, relay.info.url, "tamper");
+      await using _mitm = mitm;
       const host = await startHost(net.ns, app.info.port, [
         "--relay",
         evil,
@@ -120,16 +127,12 @@ Deno.test({
       assert(!app.proc.lines.some((l) => l.includes('"request"')), app.proc.lines.join("\n"));
 
       // Control: the same relay in front, passing SDP unchanged, works.
-      await using honest = spawnIn(net.ns, [
-        DENO,
-        "run",
-        "-A",
-        path.join(ROOT, "tests/fixtures/mitm_relay.ts"),
+      const { proc: honest, url: honestUrl } = await startMitm(
+        net.ns,
         relay.info.url,
         "passthrough",
-      ]);
-      const hp = await honest.waitForLine(/^\{"port":(\d+)\}$/, 15_000);
-      const honestUrl = `http://127.0.0.1:${hp[1]}`;
+      );
+      await using _honest = honest;
       const host2 = await startHost(net.ns, app.info.port, [
         "--relay",
         honestUrl,
