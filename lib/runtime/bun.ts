@@ -19,6 +19,7 @@ interface BunLike {
     port: number;
     fetch: (req: Request, server: unknown) => Response | Promise<Response>;
     websocket: unknown;
+    tls?: { cert: string; key: string };
   }): BunServer;
 }
 
@@ -29,6 +30,7 @@ export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer>
     port: options.port,
     fetch: (req, srv) => app.fetch(req, { server: srv }),
     websocket: bunWs.websocket,
+    ...(options.tls ? { tls: { cert: options.tls.certPem, key: options.tls.keyPem } } : {}),
   });
   return Promise.resolve({
     hostname: server.hostname,

@@ -11,6 +11,7 @@ export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer>
       const server = Deno.serve({
         hostname: options.hostname ?? "0.0.0.0",
         port: options.port,
+        ...(options.tls ? { cert: options.tls.certPem, key: options.tls.keyPem } : {}),
         onListen: () => {},
         onError: () => new Response("internal error", { status: 500 }),
       }, app.fetch);

@@ -4,6 +4,11 @@ export interface ServeOptions {
   hostname?: string;
   /** Port to bind; 0 picks a free port (read it back from `HttpServer.port`). */
   port: number;
+  /**
+   * Serve HTTPS (and WebSocket upgrades as wss://) with this certificate chain
+   * and private key, both PEM (the key PKCS#8 or SEC1). Default: plain HTTP.
+   */
+  tls?: { certPem: string; keyPem: string };
 }
 
 /** A running HTTP server. */
