@@ -13,6 +13,8 @@ export interface Conn {
   readonly addr: Addr;
   /** ICE servers (with fresh TURN credentials) for this peer, once it is in a session. */
   ice(): IceServer[];
+  /** The relay's https origin for browser guests, as this peer reached the relay; or null. */
+  web: string | null;
   send(msg: Message): void;
   /** Send `error` with the reason, then close the connection. */
   close(reason: string): void;
@@ -148,6 +150,7 @@ export class SessionTable {
       name,
       ttl_s: Math.round(this.#codeTtlMs / 1000),
       ice: conn.ice(),
+      web: conn.web,
     });
   }
 

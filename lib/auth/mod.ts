@@ -10,6 +10,8 @@
  * if (!check.ok) console.log(check.message);
  * ```
  */
+import { mintToken } from "./token.ts";
+
 export {
   checkTokenSecret,
   DEFAULT_TOKEN_TTL_S,
@@ -26,3 +28,8 @@ export {
 
 /** The query parameter of the signalling URL (`/v1/signal?token=...`) that carries the token. */
 export const TOKEN_PARAM = "token";
+
+/** Signalling URL parameters that present a fresh token minted from `secret`, if any. */
+export function tokenParams(secret: string | undefined): Record<string, string> | undefined {
+  return secret === undefined ? undefined : { [TOKEN_PARAM]: mintToken(secret) };
+}

@@ -3,6 +3,7 @@
  * path is likely. Asks the relay (over its WebSocket) for its STUN ports, then
  * runs the RFC 5780 probe against them (lib/nat).
  */
+import { tokenParams } from "../auth/mod.ts";
 import { SignalClient } from "../signal/mod.ts";
 import { type NatReport, probeNat } from "../nat/mod.ts";
 import type { Output } from "./output.ts";
@@ -15,7 +16,11 @@ export async function runNatType(
   let stunPort: number;
   let altPort: number;
   try {
-    const signal = await SignalClient.connect({ relayUrl, timeoutMs: 5000, token });
+    const signal = await SignalClient.connect({
+      relayUrl,
+      timeoutMs: 5000,
+      params: tokenParams(token),
+    });
     stunPort = signal.welcome.stun_port;
     altPort = signal.welcome.stun_alt_port;
     signal.close();

@@ -9,7 +9,6 @@
  * Alphabet: Crockford base32 (no I, L, O, U). Parsing is forgiving the way a
  * person types: any case, spaces or dashes anywhere, O read as 0, I and L as 1.
  */
-import { randomBytes } from "node:crypto";
 
 export const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /** Characters in the session name (32^4 = ~1M names per relay). */
@@ -30,7 +29,8 @@ export class JoinCodeError extends Error {
 
 /** Random characters from the alphabet, without modulo bias (32 divides 256). */
 export function randomChars(n: number): string {
-  const bytes = randomBytes(n);
+  // WebCrypto, not node:crypto: this module also runs in the browser guest page.
+  const bytes = crypto.getRandomValues(new Uint8Array(n));
   let out = "";
   for (const b of bytes) out += ALPHABET[b & 31];
   return out;

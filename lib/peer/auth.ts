@@ -12,7 +12,6 @@
  * different transcripts: either way the tags do not verify, and no tunnel byte
  * flows, because the mux is attached only after the peer's tag checks out.
  */
-import { randomBytes } from "node:crypto";
 import { type PakeSession, sdpFingerprint, startPake } from "../pake/mod.ts";
 import type { SignalData } from "../signal/mod.ts";
 
@@ -56,7 +55,7 @@ export class PeerAuth {
   /** Guest: send the first PAKE message. */
   start(): void {
     if (this.#o.role !== "initiator") return;
-    const sid = new Uint8Array(randomBytes(16));
+    const sid = crypto.getRandomValues(new Uint8Array(16));
     const pending = startPake({
       role: "initiator",
       password: this.#o.password,
@@ -65,6 +64,16 @@ export class PeerAuth {
     });
     this.#pending = pending;
     this.#o.send(0, { kind: "pake", sid, y: pending.message });
+  }
+
+  /**
+   * A key for another channel between the same two peers (the browser guest's
+   * WebTransport session), derived from the PAKE key. Throws until a peer's
+   * confirmation tag has verified (some epoch's {@link bind} resolved).
+   */
+  deriveKey(label: string, length: number): Uint8Array {
+    if (!this.#session) throw new AuthError("no key yet");
+    return this.#session.deriveKey(label, length);
   }
 
   /** Whether the PAKE key is established. */

@@ -7,6 +7,7 @@
  * the host for relay mode and both make a new, relay-only peer connection
  * through the relay's TURN server. That switch is quiet: one `path` line.
  */
+import { tokenParams } from "../auth/mod.ts";
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
 import { type IceServer, type NatInfo, SignalClient, type SignalData } from "../signal/mod.ts";
@@ -96,7 +97,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   try {
-    signal = await SignalClient.connect({ relayUrl, token: options.token });
+    signal = await SignalClient.connect({ relayUrl, params: tokenParams(options.token) });
     signal.send({ t: "join", name: code.name });
     const joined = await signal.next(["joined"]);
     if (joined.t === "joined") iceServers = joined.ice;

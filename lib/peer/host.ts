@@ -7,6 +7,7 @@
  * relay mode (epoch 1), the host drops the direct attempt and answers a
  * relay-only offer through the relay's TURN server.
  */
+import { tokenParams } from "../auth/mod.ts";
 import net from "node:net";
 import process from "node:process";
 import { formatJoinCode, mintSecret } from "../code/mod.ts";
@@ -107,7 +108,10 @@ export async function runHost(options: HostOptions): Promise<number> {
 
   let signal: SignalClient;
   try {
-    signal = await SignalClient.connect({ relayUrl, token: relay ? undefined : options.token });
+    signal = await SignalClient.connect({
+      relayUrl,
+      params: tokenParams(relay ? undefined : options.token),
+    });
   } catch (err) {
     responder?.close();
     await relay?.close();

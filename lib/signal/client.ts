@@ -1,6 +1,5 @@
 /** A peer's WebSocket connection to the relay, speaking the messages in messages.ts. */
 import { type Addr, decodeMessage, encodeMessage, type Message } from "./messages.ts";
-import { mintToken, TOKEN_PARAM } from "../auth/mod.ts";
 
 export interface SignalClientOptions {
   /** Relay base URL, `http://host:port` or `https://host:port`. */
@@ -8,10 +7,10 @@ export interface SignalClientOptions {
   /** How long to wait for the WebSocket and the relay's welcome. Default 10 s. */
   timeoutMs?: number;
   /**
-   * The relay's access secret (`tun relay --token`), if it has one: each
-   * connection presents a fresh short-lived token minted from it.
+   * Query parameters for the signalling URL, e.g. a relay access token
+   * (lib/auth `mintToken`, `TOKEN_PARAM`) when the relay requires one.
    */
-  token?: string;
+  params?: Record<string, string>;
 }
 
 /** The WebSocket URL of a relay's signalling endpoint. */
@@ -52,9 +51,9 @@ export class SignalClient {
 
   static connect(options: SignalClientOptions): Promise<SignalClient> {
     let url = signalUrl(options.relayUrl);
-    if (options.token !== undefined) {
+    if (options.params) {
       const u = new URL(url);
-      u.searchParams.set(TOKEN_PARAM, mintToken(options.token));
+      for (const [k, v] of Object.entries(options.params)) u.searchParams.set(k, v);
       url = u.toString();
     }
     const timeoutMs = options.timeoutMs ?? 10_000;

@@ -7,8 +7,11 @@
  * oversized message becomes a {@link SignalDecodeError} naming what was wrong.
  *
  *   peer  -> relay   host                      register as a host; relay mints a name
- *   relay -> host    hosted {name, ttl_s, ice} ice: STUN/TURN servers (with TURN
- *                                              credentials) for session members only
+ *   relay -> host    hosted {name, ttl_s, ice, web}
+ *                                              ice: STUN/TURN servers (with TURN
+ *                                              credentials) for session members only;
+ *                                              web: the relay's https origin for
+ *                                              browser guests, or null
  *   peer  -> relay   join {name}               join the session `name` as a guest
  *   relay -> guest   joined {peer, ice}        your id within the session
  *   relay -> host    guest {peer, addr}        a guest joined (addr as the relay saw it)
@@ -65,7 +68,15 @@ export type SignalData =
   /** Key confirmation binding both DTLS fingerprints of this epoch to the PAKE key. */
   | { kind: "confirm"; tag: Uint8Array }
   /** Host to guest: not accepted (wrong code, full, retired code). */
-  | { kind: "reject"; reason: string };
+  | { kind: "reject"; reason: string }
+  /** Guest to host, first: a browser guest, and whether it can use WebTransport. */
+  | { kind: "browser"; webtransport: boolean }
+  /**
+   * Host to a browser guest: its WebTransport endpoint (lib/quic). `tag` is an
+   * HMAC under a key derived from the PAKE (lib/peer/webtransport.ts), so the
+   * relay can neither swap the certificate hash nor redirect the guest.
+   */
+  | { kind: "webtransport"; urls: string[]; cert_hash: Uint8Array; tag: Uint8Array };
 
 /** What one peer tells the other about its NAT (null: not determined). */
 export interface NatInfo {
@@ -79,7 +90,7 @@ export interface NatInfo {
 
 export type Message =
   | { t: "host" }
-  | { t: "hosted"; name: string; ttl_s: number; ice: IceServer[] }
+  | { t: "hosted"; name: string; ttl_s: number; ice: IceServer[]; web: string | null }
   | { t: "join"; name: string }
   | { t: "joined"; peer: number; ice: IceServer[] }
   | { t: "guest"; peer: number; addr: Addr }
@@ -234,6 +245,23 @@ function signalData(o: Obj): SignalData {
       return { kind, tag: bytes(d, "tag", 16, 64) };
     case "reject":
       return { kind, reason: str(d, "reason", 256) };
+    case "browser":
+      return { kind, webtransport: bool(d, "webtransport") };
+    case "webtransport": {
+      const urls = Object.hasOwn(d, "urls") ? d.urls : undefined;
+      if (
+        !Array.isArray(urls) || urls.length > 8 ||
+        !urls.every((u) => typeof u === "string" && u.length <= 256)
+      ) {
+        throw new SignalDecodeError("urls", "urls: expected at most 8 strings");
+      }
+      return {
+        kind,
+        urls: urls as string[],
+        cert_hash: bytes(d, "cert_hash", 32, 32),
+        tag: bytes(d, "tag", 32, 64),
+      };
+    }
     default:
       throw new SignalDecodeError("data.kind", `data.kind: unknown kind "${kind.slice(0, 32)}"`);
   }
@@ -272,6 +300,7 @@ export function decodeMessage(bytes: Uint8Array): Message {
         name: str(raw, "name", 64),
         ttl_s: int(raw, "ttl_s", 0, 2 ** 31),
         ice: iceServers(raw),
+        web: nullable(raw, "web", (x, f) => str(x, f, 256)),
       };
     case "join":
       return { t, name: str(raw, "name", 64) };

@@ -11,17 +11,31 @@ import {
 
 const samples: Message[] = [
   { t: "host" },
-  { t: "hosted", name: "K7M2", ttl_s: 86400, ice: [] },
+  { t: "hosted", name: "K7M2", ttl_s: 86400, ice: [], web: null },
+  { t: "hosted", name: "K7M2", ttl_s: 86400, ice: [], web: "https://relay.example:7443" },
   {
     t: "hosted",
     name: "K7M2",
     ttl_s: 1,
+    web: null,
     ice: [
       { urls: ["stun:198.18.0.1:3478"] },
       { urls: ["turn:198.18.0.1:3478?transport=udp"], username: "1700000000:g1", credential: "pw" },
     ],
   },
   { t: "join", name: "K7M2" },
+  { t: "signal", peer: 0, epoch: 0, data: { kind: "browser", webtransport: true } },
+  {
+    t: "signal",
+    peer: 3,
+    epoch: 0,
+    data: {
+      kind: "webtransport",
+      urls: ["https://198.18.0.5:4433/"],
+      cert_hash: new Uint8Array(32).fill(7),
+      tag: new Uint8Array(32).fill(9),
+    },
+  },
   { t: "joined", peer: 1, ice: [{ urls: ["stun:[::1]:3478"] }] },
   { t: "guest", peer: 7, addr: { address: "203.0.113.9", port: 40000 } },
   { t: "signal", peer: 0, epoch: 0, data: { kind: "offer", sdp: "v=0\r\n" } },
