@@ -97,6 +97,34 @@ function ipArg(text: string | undefined, flag: string): string | undefined {
   return text;
 }
 
+/** --https-port, --tls-cert, --tls-key: HTTPS is on when any is given. */
+function httpsArgs(
+  o: { httpsPort?: string; tlsCert?: string; tlsKey?: string },
+): { port: number; certFile?: string; keyFile?: string } | undefined {
+  if (!!o.tlsCert !== !!o.tlsKey) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  if (o.httpsPort === undefined && !o.tlsCert) return undefined;
+  const port = o.httpsPort === undefined ? 7443 : portArg(o.httpsPort, "--https-port", true);
+  return { port, certFile: o.tlsCert, keyFile: o.tlsKey };
+}
+
+function publicUrlArg(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    throw new UsageError(`--public-url must be a URL like https://relay.example, got "${text}"`);
+  }
+  if (u.protocol !== "https:" || u.pathname !== "/" || u.search || u.hash) {
+    throw new UsageError(
+      `--public-url must be an https origin like https://relay.example, got "${text}"`,
+    );
+  }
+  return u.origin;
+}
+
 function listenArg(text: string): { hostname: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d+)$/.exec(text);
   if (!m) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
@@ -179,6 +207,19 @@ async function main(argv: string[]): Promise<number> {
       "--public-host <host>",
       "host name or IP peers use to reach this relay (shown in output)",
     )
+    .option(
+      "--https-port <port>",
+      "also serve HTTPS here, for browser guests (Service Workers need it); 0 picks a free port",
+    )
+    .option(
+      "--tls-cert <file>",
+      "PEM certificate for HTTPS (default: a saved self-signed development certificate)",
+    )
+    .option("--tls-key <file>", "PEM private key for --tls-cert")
+    .option(
+      "--public-url <url>",
+      "https origin browsers reach this relay at, when a TLS proxy in front terminates https",
+    )
     .option("--code-ttl <duration>", "a join code no guest has used expires after this long", "24h")
     .option(
       "--token <secret>",
@@ -205,6 +246,8 @@ async function main(argv: string[]): Promise<number> {
         turnUrl: turnUrlArg(o.turnUrl, o.turnSecret ?? process.env.TUN_TURN_SECRET),
         turnRelayIp: ipArg(o.turnRelayIp, "--turn-relay-ip"),
         stunAltHost: altHostArg(o.stunAltHost, listen.hostname),
+        https: httpsArgs(o),
+        publicUrl: publicUrlArg(o.publicUrl),
         token,
         allowPrivatePeers: !!o.allowPrivatePeers,
         limits: {

@@ -5,12 +5,13 @@
  */
 import { Hono } from "hono";
 import { isIP } from "node:net";
-import { remoteAddress, serveHttp, upgradeWebSocket } from "../lib/runtime/mod.ts";
+import { type HttpServer, remoteAddress, serveHttp, upgradeWebSocket } from "../lib/runtime/mod.ts";
 import { answerBinding, type BehaviourServer, startBehaviourServer } from "../lib/stun/mod.ts";
 import { mintTurnCredentials, startTurnServer } from "../lib/turn/mod.ts";
 import { randomBytes } from "node:crypto";
 import { lanAddress } from "../lib/peer/relay_url.ts";
 import { parseTurnUrl } from "./turn_url.ts";
+import { webRoutes } from "./web.ts";
 import {
   type Addr,
   decodeMessage,
@@ -94,6 +95,18 @@ export interface RelayOptions {
   maxTurnAllocationsPerPeer?: number;
   /** Rates and counts per client address and connection; see relay/limits.ts for defaults. */
   limits?: RelayLimitsOptions;
+  /**
+   * An HTTPS listener as well, for browser guests (Service Workers and
+   * WebTransport need a secure context): its port (0 picks a free one) and
+   * certificate. It serves the same things as the HTTP listener.
+   */
+  https?: { port: number; certPem: string; keyPem: string };
+  /**
+   * The https origin browsers reach this relay at, when a TLS proxy in front of
+   * it terminates https (e.g. "https://relay.example"). Default: the HTTPS
+   * listener as the peer reached the relay (its Host header's name).
+   */
+  publicUrl?: string;
   /** Called for relay log lines (connections refused, etc.). Default: none. */
   log?: (line: string) => void;
 }
@@ -101,6 +114,8 @@ export interface RelayOptions {
 export interface Relay {
   /** Port of the HTTP/WebSocket listener. */
   readonly port: number;
+  /** Port of the HTTPS listener, or null without one. */
+  readonly httpsPort: number | null;
   /** Port of the UDP STUN listener (the built-in TURN server's port when it runs). */
   readonly stunPort: number;
   /** TCP port of the built-in TURN server, or null when TURN is external. */
@@ -253,6 +268,12 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const app = new Hono();
   app.get("/", (c) => c.text(`tun relay ${RELAY_VERSION}\n`));
   app.get("/healthz", (c) => c.json({ ok: true, sessions: sessions.size }));
+  webRoutes(app, log);
+  let httpsPort: number | null = null;
+  const publicUrl = options.publicUrl?.replace(/\/+$/, "");
+  /** The https origin for browser guests, as a peer that reached us as `reachedAs` sees it. */
+  const webFor = (reachedAs: string): string | null =>
+    publicUrl ?? (httpsPort === null ? null : `https://${reachedAs}:${httpsPort}`);
   app.get(
     "/v1/signal",
     upgradeWebSocket((c) => {
@@ -312,6 +333,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
             id: connId = nextConn++,
             addr,
             ice,
+            web: webFor(reachedAs),
             role: { kind: "none" },
             send(msg: Message) {
               if (closed) return;
@@ -365,14 +387,22 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   );
 
   let server;
+  let secure: HttpServer | undefined;
   try {
     server = await serveHttp(app, { hostname, port: options.port ?? 7700 });
+    if (options.https) {
+      const { port, certPem, keyPem } = options.https;
+      secure = await serveHttp(app, { hostname, port, tls: { certPem, keyPem } });
+      httpsPort = secure.port;
+    }
   } catch (err) {
+    await server?.close();
     await stun.close();
     throw err;
   }
   return {
     port: server.port,
+    httpsPort,
     stunPort: stun.port,
     turnTcpPort: turn ? turn.tcpPort : null,
     hostname,
@@ -384,7 +414,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           h.ws.close(1001, "relay is shutting down");
         } catch { /* ignore */ }
       }
-      await Promise.all([server.close(), stun.close()]);
+      await Promise.all([server.close(), secure?.close(), stun.close()]);
     },
   };
 }

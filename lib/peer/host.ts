@@ -23,6 +23,9 @@ import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
 import { probeNatInfo } from "./nat.ts";
 import { PeerAuth } from "./auth.ts";
 import { AuditLog } from "./audit.ts";
+import { type DevCert, devCert } from "../cli/dev_cert.ts";
+import { HostWebTransport, type WebTransportLink } from "./host_webtransport.ts";
+import { WEBTRANSPORT_KEY_LABEL } from "./webtransport_auth.ts";
 
 export interface HostOptions {
   /** The local TCP port to share (dialled on 127.0.0.1 only). */
@@ -55,7 +58,14 @@ interface GuestState {
   auth: PeerAuth;
   /** The guest proved it knows the join code (for the current attempt). */
   authed: boolean;
+  /** Resolves when `authed` first becomes true. */
+  keyed: Promise<void>;
+  setKeyed: () => void;
   mux?: Mux;
+  /** A browser guest's WebTransport session, when that is its path. */
+  wt?: WebTransportLink;
+  /** A browser guest (it said so first); it may want WebTransport. */
+  browser: boolean;
   path?: PathInfo;
   /** Why the current path: "connected" (direct) or why relay mode was chosen. */
   reason: string;
@@ -65,9 +75,15 @@ interface GuestState {
   closed: boolean;
 }
 
-/** "direct" or "relay": from the selected candidate pair, else from the attempt. */
+/** "webtransport", or "direct"/"relay" from the selected candidate pair, else from the attempt. */
 function pathName(g: GuestState): string {
+  if (g.wt) return "webtransport";
   return g.path?.path ?? (g.epoch > 0 ? "relay" : "direct");
+}
+
+/** What carries a connected guest's bytes: its mux or its WebTransport session. */
+function linkOf(g: GuestState): { bytesSent: number; bytesReceived: number } | undefined {
+  return g.mux ?? g.wt;
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port (a hint for the user). */
@@ -91,13 +107,27 @@ export async function runHost(options: HostOptions): Promise<number> {
   let relayUrl = options.relayUrl;
   let publicRelayUrl = relayUrl;
   let responder: { close(): void } | undefined;
+  let devTls: DevCert | undefined;
+  /** The https origin browser guests open (the relay's, or the embedded one's). */
+  let webOrigin: string | null = null;
   if (!relayUrl) {
     // LAN mode. TURN keeps refusing private peers other than its own relayed
     // addresses: a guest holding only the session name must not reach this
     // machine's loopback services through it.
-    relay = await startRelay({ hostname: "0.0.0.0", port: 0, stunPort: 0 });
+    // HTTPS too, for browser guests, with the saved development certificate.
+    devTls = await devCert([lanAddress()]).catch((err: Error) => {
+      out.say(out.yellow(`note: no HTTPS for browser guests (${err.message})`));
+      return undefined;
+    });
+    relay = await startRelay({
+      hostname: "0.0.0.0",
+      port: 0,
+      stunPort: 0,
+      https: devTls && { port: 0, certPem: devTls.certPem, keyPem: devTls.keyPem },
+    });
     relayUrl = `http://127.0.0.1:${relay.port}`;
     publicRelayUrl = `http://${lanAddress()}:${relay.port}`;
+    if (relay.httpsPort !== null) webOrigin = `https://${lanAddress()}:${relay.httpsPort}`;
     const sessions = relay.sessions;
     responder = await startResponder({
       port: discoveryPort(process.env),
@@ -130,6 +160,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     if (hosted.t !== "hosted") throw new Error("unexpected reply");
     name = hosted.name;
     if (hosted.ice.length) iceServers = hosted.ice;
+    if (!relay) webOrigin = hosted.web;
   } catch (err) {
     signal.close();
     responder?.close();
@@ -154,12 +185,15 @@ export async function runHost(options: HostOptions): Promise<number> {
   const code = formatJoinCode({ name, secret });
   const cmd = options.command ?? "tun";
   const join = `${cmd} p2p-join ${code} --relay ${publicRelayUrl}`;
+  // The secret goes in the fragment, which browsers never send to the relay.
+  const link = webOrigin ? `${webOrigin}/_tun/join/${name}?port=${options.port}#${secret}` : null;
   const startedAt = new Date().toISOString();
   out.emit(
     {
       event: "code",
       code,
       join,
+      link,
       port: options.port,
       relay: publicRelayUrl,
       embedded_relay: !!relay,
@@ -169,6 +203,10 @@ export async function runHost(options: HostOptions): Promise<number> {
       `${out.bold("tun p2p")}  sharing 127.0.0.1:${options.port}`,
       `  code   ${out.bold(code)}`,
       `  join   ${join}`,
+      link ? `  open   ${link}` : `  open   (no browser link: the relay has no https listener)`,
+      ...(devTls && link
+        ? [`  cert   ${out.dim(`self-signed; browsers must trust ${devTls.certPath}`)}`]
+        : []),
       !relay
         ? `  relay  ${publicRelayUrl}`
         : publicRelayUrl!.includes("//127.0.0.1:")
@@ -182,11 +220,11 @@ export async function runHost(options: HostOptions): Promise<number> {
   const guestStatus = (g: GuestState): GuestStatus => ({
     guest: g.peer,
     from: g.from,
-    path: g.mux ? pathName(g) : "connecting",
+    path: linkOf(g) ? pathName(g) : "connecting",
     reason: g.reason,
     rtt_ms: g.rttMs,
-    bytes_sent: g.mux?.bytesSent ?? 0,
-    bytes_received: g.mux?.bytesReceived ?? 0,
+    bytes_sent: linkOf(g)?.bytesSent ?? 0,
+    bytes_received: linkOf(g)?.bytesReceived ?? 0,
     since: g.since,
   });
   const publish = () =>
@@ -241,20 +279,21 @@ export async function runHost(options: HostOptions): Promise<number> {
     clearTimeout(g.timer);
     guests.delete(g.peer);
     g.mux?.close(reason);
+    g.wt?.close(reason);
     g.rtc.close();
     return true;
   };
 
   const endGuest = (g: GuestState, reason: string) => {
-    const sent = g.mux?.bytesSent ?? 0;
-    const received = g.mux?.bytesReceived ?? 0;
+    const sent = linkOf(g)?.bytesSent ?? 0;
+    const received = linkOf(g)?.bytesReceived ?? 0;
     if (!dropGuest(g, reason)) return;
     if (g.authed) {
       audit.write({
         session: name,
         outcome: "accepted",
         peer_address: g.from,
-        path: g.mux ? pathName(g) : null,
+        path: linkOf(g) ? pathName(g) : null,
         bytes_sent: sent,
         bytes_received: received,
         reason,
@@ -297,6 +336,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       if (g.rtc !== rtc) return;
       // A failed direct attempt is the guest's cue for relay mode: wait for it.
       if (relayMode || g.mux) endGuest(g, why);
+      else if (g.wt) return; // the browser guest chose WebTransport
     };
     rtc.descriptions.catch(() => {});
     // No tunnel byte flows before the guest proves it knows the code and both
@@ -305,6 +345,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     authed.then(() => {
       if (g.rtc !== rtc || g.closed) return;
       g.authed = true;
+      g.setKeyed();
       if (options.once) onceTaken = true;
     }, (err: Error) => {
       if (g.rtc !== rtc || g.closed) return;
@@ -326,6 +367,36 @@ export async function runHost(options: HostOptions): Promise<number> {
     g.path = (await rtc.path().catch(() => null)) ?? undefined;
     const rtt = g.path?.rttMs ?? await mux.ping().catch(() => null);
     g.rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
+    announce(g);
+  };
+
+  /** Browser guests over WebTransport (Deno only; started on the first such guest). */
+  const webTransport = HostWebTransport.available
+    ? new HostWebTransport({
+      targetPort: options.port,
+      guest: (peer) => {
+        const g = guests.get(peer);
+        if (!g || !g.browser) return undefined;
+        return {
+          key: () => g.authed && !g.closed ? g.auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32) : null,
+          accept: (link) => {
+            if (g.closed || g.mux || g.wt) return false;
+            clearTimeout(g.timer);
+            g.rtc.close();
+            g.wt = link;
+            g.since = new Date().toISOString();
+            g.reason = "connected";
+            link.onclose = (why) => endGuest(g, why);
+            announce(g);
+            return true;
+          },
+        };
+      },
+    })
+    : null;
+
+  /** Tell the user (and `tun p2p status`) which path a guest connected on. */
+  const announce = (g: GuestState) => {
     const p = pathName(g);
     out.emit(
       {
@@ -338,11 +409,44 @@ export async function runHost(options: HostOptions): Promise<number> {
         remote_address: g.path?.remoteAddress,
         rtt_ms: g.rttMs,
       },
-      `guest ${g.peer}  connected  ${p === "direct" ? out.green(p) : out.yellow(p)} (${
-        p === "direct" ? `${g.path?.local ?? "?"} ↔ ${g.path?.remote ?? "?"}` : g.reason
+      `guest ${g.peer}  connected  ${p === "relay" ? out.yellow(p) : out.green(p)} (${
+        p === "direct"
+          ? `${g.path?.local ?? "?"} ↔ ${g.path?.remote ?? "?"}`
+          : p === "webtransport"
+          ? "browser, QUIC"
+          : g.reason
       })  rtt ${g.rttMs ?? "?"} ms`,
     );
     publish();
+  };
+
+  /**
+   * Offer a browser guest our WebTransport endpoint, once its PAKE proof has
+   * verified (the offer is tagged with a key derived from it).
+   */
+  const offerWebTransport = async (g: GuestState, wt: HostWebTransport) => {
+    await g.keyed;
+    if (g.closed || g.mux) return;
+    // Offer only what the browser can reach: our own public address, or our
+    // LAN addresses to a browser behind the same NAT (or on the embedded
+    // relay's LAN). Otherwise it would wait for a QUIC handshake that cannot
+    // complete while the DataChannel is ready.
+    const ownPublic = signal.welcome.addr.address;
+    const guestIp = g.from.replace(/:\d+$/, "");
+    if (!relay && guestIp !== ownPublic && !HostWebTransport.isLocalAddress(ownPublic)) return;
+    try {
+      const offer = await wt.offer(g.auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32));
+      if (!g.closed) {
+        signal.send({
+          t: "signal",
+          peer: g.peer,
+          epoch: 0,
+          data: { kind: "webtransport", ...offer },
+        });
+      }
+    } catch (err) {
+      out.say(out.yellow(`note: WebTransport unavailable: ${(err as Error).message}`));
+    }
   };
 
   /** The guest's proof failed: wrong code, or the relay altered the SDP. */
@@ -372,11 +476,15 @@ export async function runHost(options: HostOptions): Promise<number> {
         send: (epoch, data) => signal.send({ t: "signal", peer, epoch, data }),
       }),
       authed: false,
+      keyed: null as unknown as Promise<void>, // set just below
+      setKeyed: () => {},
+      browser: false,
       reason: "connected",
       rttMs: null,
       since: new Date().toISOString(),
       closed: false,
     };
+    g.keyed = new Promise((resolve) => g.setKeyed = resolve);
     guests.set(peer, g);
     g.rtc = answer(g);
     nat.then((info) => {
@@ -388,6 +496,12 @@ export async function runHost(options: HostOptions): Promise<number> {
 
   const onSignal = (g: GuestState, epoch: number, data: SignalData) => {
     if (data.kind === "nat" || data.kind === "reject") return; // the guest decides relay mode
+    if (data.kind === "webtransport") return; // host to guest only
+    if (data.kind === "browser") {
+      g.browser = true;
+      if (data.webtransport && webTransport) offerWebTransport(g, webTransport);
+      return;
+    }
     if (data.kind === "pake" || data.kind === "confirm") {
       try {
         g.auth.handle(epoch, data);
@@ -423,7 +537,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     } else if (msg.t === "bye") {
       const g = guests.get(msg.peer);
       // A guest that is already connected peer to peer no longer needs the relay.
-      if (g && !g.mux) endGuest(g, msg.reason);
+      if (g && !g.mux && !g.wt) endGuest(g, msg.reason);
     }
   };
   signal.onclose = (reason) => {
@@ -471,6 +585,7 @@ export async function runHost(options: HostOptions): Promise<number> {
   process.off("SIGTERM", stop);
   clearInterval(ticker);
   for (const g of [...guests.values()]) endGuest(g, "host stopped");
+  webTransport?.close();
   removeStatus(name);
   await signal.close();
   responder?.close();

@@ -9,7 +9,7 @@ import { exec, type LabProcess, spawnIn } from "../lab/process.ts";
 export const ROOT = path.resolve(import.meta.dirname!, "../..");
 export const DENO = path.join(ROOT, "node_modules/.bin/deno");
 /** The argv that runs tun from this checkout. */
-export const TUN = [DENO, "run", "-A", "--quiet", path.join(ROOT, "main.ts")];
+export const TUN = [DENO, "run", "-A", "--unstable-net", "--quiet", path.join(ROOT, "main.ts")];
 
 export type Json = Record<string, unknown>;
 
@@ -41,10 +41,12 @@ export async function startApp(ns: string, dir: string): Promise<Started<{ port:
   return { proc, info: { port: Number(m[1]) } };
 }
 
+/** A relay on `hostname`; `args` adds flags (e.g. --https-port 0 --tls-cert ...). */
 export async function startRelay(
   ns: string,
   hostname: string,
-): Promise<Started<{ url: string; port: number; stunPort: number }>> {
+  args: string[] = [],
+): Promise<Started<{ url: string; port: number; stunPort: number; web: string | null }>> {
   const proc = spawnIn(ns, [
     ...TUN,
     "relay",
@@ -53,12 +55,18 @@ export async function startRelay(
     "--stun-port",
     "0",
     "--json",
+    ...args,
   ]);
   const ev = await nextEvent(proc, "listening");
   const port = ev.port as number;
   return {
     proc,
-    info: { url: `http://${hostname}:${port}`, port, stunPort: ev.stun_port as number },
+    info: {
+      url: `http://${hostname}:${port}`,
+      port,
+      stunPort: ev.stun_port as number,
+      web: (ev.web as string | null) ?? null,
+    },
   };
 }
 
@@ -67,10 +75,13 @@ export async function startHost(
   port: number,
   args: string[] = [],
   env: Record<string, string> = {},
-): Promise<Started<{ code: string; join: string }>> {
+): Promise<Started<{ code: string; join: string; link: string | null }>> {
   const proc = spawnIn(ns, [...TUN, "p2p", String(port), "--json", ...args], { env });
   const ev = await nextEvent(proc, "code");
-  return { proc, info: { code: ev.code as string, join: ev.join as string } };
+  return {
+    proc,
+    info: { code: ev.code as string, join: ev.join as string, link: ev.link as string | null },
+  };
 }
 
 /** Start a guest; `info` is its `ready` event plus the time from spawn to ready. */

@@ -1,0 +1,55 @@
+/**
+ * The browser guest's scripts, bundled from lib/web/guest/*.ts with esbuild
+ * the first time a relay serves them (~100 ms), then kept in memory. The page
+ * reuses lib/ as it is: @roamhq/wrtc becomes the browser's RTCPeerConnection
+ * (guest/wrtc_shim.ts) and cbor-x's encode entry its browser build.
+ */
+import { fileURLToPath } from "node:url";
+
+export interface WebAssets {
+  /** The shell page's script (guest/shell.ts). */
+  shell: string;
+  /** The Service Worker (guest/sw.ts). */
+  sw: string;
+  /** Injected into the app's pages (guest/frame.ts). */
+  frame: string;
+}
+
+let cached: Promise<WebAssets> | null = null;
+
+export function webAssets(): Promise<WebAssets> {
+  cached ??= build();
+  cached.catch(() => cached = null); // let a later request try again
+  return cached;
+}
+
+async function build(): Promise<WebAssets> {
+  const esbuild = await import("esbuild");
+  const entry = (name: string) => fileURLToPath(new URL(`./guest/${name}.ts`, import.meta.url));
+  try {
+    const result = await esbuild.build({
+      entryPoints: { shell: entry("shell"), sw: entry("sw"), frame: entry("frame") },
+      bundle: true,
+      write: false,
+      outdir: "/_tun",
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      minify: true,
+      legalComments: "none",
+      alias: {
+        "@roamhq/wrtc": fileURLToPath(new URL("./guest/wrtc_shim.ts", import.meta.url)),
+        "cbor-x/encode": "cbor-x",
+      },
+      logLevel: "silent",
+    });
+    const out = (name: string) => {
+      const file = result.outputFiles.find((f) => f.path.endsWith(`/${name}.js`));
+      if (!file) throw new Error(`bundle has no ${name}.js`);
+      return file.text;
+    };
+    return { shell: out("shell"), sw: out("sw"), frame: out("frame") };
+  } finally {
+    await esbuild.stop();
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The browser guest's way to the host: the same signalling, PAKE and
+ * DataChannel as `tun p2p-join` (lib/peer, lib/rtc, lib/tunnel), plus
+ * WebTransport straight to the host when the host offers it and is reachable.
+ *
+ * Both are tried at once. WebTransport is preferred: when the DataChannel
+ * opens first while a WebTransport attempt is still under way, it waits up to
+ * WT_GRACE_MS for it. With no direct DataChannel within the p2p timeout (or
+ * ICE failing), the guest asks for relay mode (TURN), as the CLI guest does.
+ */
+import { SignalClient, type SignalData } from "../../signal/mod.ts";
+import { PeerAuth } from "../../peer/auth.ts";
+import { RtcPeer } from "../../rtc/mod.ts";
+import { Mux } from "../../tunnel/mux.ts";
+import { type ByteStream, tunnelStreamToWeb } from "../../tunnel/web_streams.ts";
+import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "../../peer/ice.ts";
+import {
+  checkOfferTag,
+  clientProof,
+  PROOF_ACCEPTED,
+  WEBTRANSPORT_KEY_LABEL,
+} from "../../peer/webtransport_auth.ts";
+
+export type PathKind = "webtransport" | "direct" | "relay";
+
+/** An open way to the host's shared port: one byte stream per TCP connection. */
+export interface Transport {
+  path: PathKind;
+  /** Human detail: the candidate pair, or the WebTransport URL. */
+  detail: string;
+  rttMs: number | null;
+  open(): Promise<ByteStream>;
+  /** Resolves with a reason when the transport is gone for good. */
+  closed: Promise<string>;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  /** The relay's origin (the page's own). */
+  relayUrl: string;
+  name: string;
+  secret: string;
+  p2pTimeoutMs?: number;
+  /** Progress lines for the page's status bar. */
+  onstatus?: (text: string) => void;
+}
+
+/** How long an open DataChannel waits for a WebTransport attempt in progress. */
+const WT_GRACE_MS = 2000;
+/** How long one WebTransport URL may take to connect. */
+const WT_CONNECT_MS = 4000;
+
+export async function connectToHost(o: ConnectOptions): Promise<Transport> {
+  const status = o.onstatus ?? (() => {});
+  const p2pTimeoutMs = o.p2pTimeoutMs ?? 8000;
+  status(`joining ${o.name} ...`);
+  const sig = await SignalClient.connect({ relayUrl: o.relayUrl });
+  sig.send({ t: "join", name: o.name });
+  const joined = await sig.next(["joined"]).catch((err: Error) => {
+    sig.close();
+    throw new Error(`cannot join ${o.name}: ${err.message}`);
+  });
+  if (joined.t !== "joined") throw new Error("unexpected reply from the relay");
+  const self = joined.peer;
+  const { stun, turn } = splitIceServers(joined.ice);
+
+  return new Promise<Transport>((resolve, reject) => {
+    let done = false;
+    let epoch = 0;
+    let rtc: RtcPeer | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wtPending: Promise<Transport | null> | null = null;
+    let rtcReady: Transport | null = null;
+    const send = (e: number, data: SignalData) =>
+      sig.send({ t: "signal", peer: 0, epoch: e, data });
+    const auth = new PeerAuth({
+      role: "initiator",
+      password: o.secret,
+      sessionName: o.name,
+      send,
+    });
+    /** Some epoch's confirmation verified: the PAKE key may be used. */
+    let keyed: () => void = () => {};
+    const keyReady = new Promise<void>((r) => keyed = r);
+
+    const fail = (message: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      rtc?.close();
+      sig.close();
+      reject(new Error(message));
+    };
+    const win = (t: Transport) => {
+      if (done) return t.close();
+      done = true;
+      clearTimeout(timer);
+      if (t.path === "webtransport") rtc?.close();
+      // Connected peer to peer: the relay is no longer needed.
+      sig.close();
+      resolve(t);
+    };
+
+    const attempt = (mode: "direct" | "relay", reason: string) => {
+      rtc?.close();
+      const myEpoch = epoch;
+      const peer = new RtcPeer({
+        role: "offerer",
+        iceServers: mode === "direct" ? stun : turn,
+        iceTransportPolicy: mode === "relay" ? "relay" : "all",
+        sendSignal: (data) => send(myEpoch, data),
+      });
+      rtc = peer;
+      if (mode === "relay") send(myEpoch, { kind: "relay-mode", reason });
+      clearTimeout(timer);
+      timer = setTimeout(
+        () =>
+          mode === "direct"
+            ? toRelay(`no direct path within ${p2pTimeoutMs / 1000} s`)
+            : fail(`could not connect through the relay either (${reason})`),
+        mode === "direct" ? p2pTimeoutMs : RELAY_MODE_TIMEOUT_MS,
+      );
+      peer.onfailed = (why) => {
+        if (rtc !== peer || done) return;
+        if (mode === "direct") toRelay(`ICE ${why.replace(/^connection /, "")}`);
+        else fail(`peer connection ${why.replace(/^connection /, "")}`);
+      };
+      peer.start().catch((err) => fail(`cannot create offer: ${err.message}`));
+      const authed = peer.descriptions.then((d) => auth.bind(myEpoch, d));
+      authed.then(keyed, () => {
+        if (rtc === peer) {
+          fail("authentication failed: wrong join code, or the relay tampered with the connection");
+        }
+      });
+      Promise.all([peer.opened, authed]).then(async ([channel]) => {
+        if (rtc !== peer || done) return;
+        const mux = new Mux(channel);
+        const info = await peer.path().catch(() => null);
+        const path: PathKind = info?.path ?? (mode === "relay" ? "relay" : "direct");
+        let closed: (why: string) => void = () => {};
+        const t: Transport = {
+          path,
+          detail: info ? `${info.local} ↔ ${info.remote}` : mode,
+          rttMs: info?.rttMs ?? null,
+          open: () => Promise.resolve(tunnelStreamToWeb(mux.openStream())),
+          closed: new Promise((r) => closed = r),
+          close: () => {
+            mux.close("guest left");
+            peer.close();
+          },
+        };
+        mux.onclose = (why) => closed(why);
+        rtcReady = t;
+        if (!wtPending) return win(t);
+        status("connected over WebRTC; waiting briefly for WebTransport ...");
+        const wt = await Promise.race([
+          wtPending,
+          new Promise<null>((r) => setTimeout(() => r(null), WT_GRACE_MS)),
+        ]);
+        if (!wt) win(t);
+      }, () => {/* reported via onfailed, the auth failure or the timer */});
+    };
+
+    const toRelay = (reason: string) => {
+      if (done || epoch > 0 || rtcReady) return;
+      if (!turn.length) return fail(`${reason}, and the relay offers no TURN server`);
+      status(`${reason}: trying through the relay ...`);
+      epoch = 1;
+      attempt("relay", reason);
+    };
+
+    const tryWebTransport = async (urls: string[], certHash: Uint8Array, key: Uint8Array) => {
+      status("trying WebTransport to the host ...");
+      const attempts = urls.map((url) => openWebTransport(url, certHash, key, self));
+      const t = await firstOf(attempts);
+      if (t) win(t);
+      else if (rtcReady) win(rtcReady);
+      return t;
+    };
+
+    sig.onmessage = (msg) => {
+      if (msg.t !== "signal" || done) return;
+      const data = msg.data;
+      if (data.kind === "reject") return fail(`the host refused: ${data.reason}`);
+      if (data.kind === "nat") return;
+      if (data.kind === "pake" || data.kind === "confirm") {
+        try {
+          auth.handle(msg.epoch, data);
+        } catch (err) {
+          fail(`authentication failed: ${(err as Error).message}`);
+        }
+        return;
+      }
+      if (data.kind === "webtransport") {
+        const offer = data;
+        wtPending = keyReady.then(() => {
+          const key = auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32);
+          if (!checkOfferTag(key, offer.cert_hash, offer.urls, offer.tag)) {
+            fail("the host's WebTransport offer does not verify: the relay tampered with it");
+            return null;
+          }
+          return tryWebTransport(offer.urls, offer.cert_hash, key);
+        });
+        return;
+      }
+      if (msg.epoch !== epoch || !rtc) return;
+      rtc.handleSignal(data).catch((err) => fail(`bad signalling: ${err.message}`));
+    };
+    sig.onclose = (reason) => fail(`the relay closed the session: ${reason}`);
+
+    send(0, { kind: "browser", webtransport: typeof WebTransport === "function" });
+    auth.start();
+    attempt("direct", "connected");
+    status("connecting peer to peer ...");
+  });
+}
+
+/** The first attempt that gives a transport, or null if none does. */
+function firstOf(attempts: Promise<Transport | null>[]): Promise<Transport | null> {
+  return new Promise((resolve) => {
+    let left = attempts.length;
+    if (left === 0) resolve(null);
+    for (const a of attempts) {
+      a.then((t) => {
+        if (t) resolve(t);
+        else if (--left === 0) resolve(null);
+      });
+    }
+  });
+}
+
+/** One WebTransport session to the host, proved with the PAKE key; null if it fails. */
+async function openWebTransport(
+  url: string,
+  certHash: Uint8Array,
+  key: Uint8Array,
+  peer: number,
+): Promise<Transport | null> {
+  let wt: WebTransport;
+  try {
+    wt = new WebTransport(url, {
+      serverCertificateHashes: [{ algorithm: "sha-256", value: certHash as BufferSource }],
+    });
+  } catch {
+    return null;
+  }
+  wt.closed.catch(() => {});
+  const timeout = setTimeout(() => wt.close(), WT_CONNECT_MS);
+  try {
+    const started = performance.now();
+    await wt.ready;
+    const control = await wt.createBidirectionalStream();
+    const writer = control.writable.getWriter();
+    await writer.write(clientProof(key, peer));
+    const reader = control.readable.getReader();
+    const { value } = await reader.read();
+    if (!value || value[0] !== PROOF_ACCEPTED) throw new Error("refused");
+    clearTimeout(timeout);
+    const rttMs = Math.round((performance.now() - started) / 2 * 10) / 10;
+    return {
+      path: "webtransport",
+      detail: url,
+      rttMs,
+      open: () => wt.createBidirectionalStream(),
+      closed: wt.closed.then(
+        (info) => `WebTransport closed${info?.reason ? `: ${info.reason}` : ""}`,
+        (err) => `WebTransport failed: ${(err as Error).message}`,
+      ),
+      close: () => wt.close(),
+    };
+  } catch {
+    clearTimeout(timeout);
+    try {
+      wt.close();
+    } catch { /* never connected */ }
+    return null;
+  }
+}
