@@ -421,19 +421,24 @@ export async function runHost(options: HostOptions): Promise<number> {
   };
 
   /**
+   * Whether a browser guest can reach our WebTransport endpoint: we have the
+   * public address the relay sees, or the guest is behind the same NAT (same
+   * public address), or we embed the relay (one LAN). Otherwise it would wait
+   * for a QUIC handshake that cannot complete while the DataChannel is ready.
+   */
+  const webTransportReachable = (g: GuestState): boolean => {
+    const ownPublic = signal.welcome.addr.address;
+    const guestIp = g.from.replace(/:\d+$/, "");
+    return !!relay || guestIp === ownPublic || HostWebTransport.isLocalAddress(ownPublic);
+  };
+
+  /**
    * Offer a browser guest our WebTransport endpoint, once its PAKE proof has
    * verified (the offer is tagged with a key derived from it).
    */
   const offerWebTransport = async (g: GuestState, wt: HostWebTransport) => {
     await g.keyed;
     if (g.closed || g.mux) return;
-    // Offer only what the browser can reach: our own public address, or our
-    // LAN addresses to a browser behind the same NAT (or on the embedded
-    // relay's LAN). Otherwise it would wait for a QUIC handshake that cannot
-    // complete while the DataChannel is ready.
-    const ownPublic = signal.welcome.addr.address;
-    const guestIp = g.from.replace(/:\d+$/, "");
-    if (!relay && guestIp !== ownPublic && !HostWebTransport.isLocalAddress(ownPublic)) return;
     try {
       const offer = await wt.offer(g.auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32));
       if (!g.closed) {
@@ -499,7 +504,16 @@ export async function runHost(options: HostOptions): Promise<number> {
     if (data.kind === "webtransport") return; // host to guest only
     if (data.kind === "browser") {
       g.browser = true;
-      if (data.webtransport && webTransport) offerWebTransport(g, webTransport);
+      // Tell the guest now whether an offer will come, so an open DataChannel
+      // knows whether to wait for it.
+      const offering = data.webtransport && !!webTransport && webTransportReachable(g);
+      signal.send({
+        t: "signal",
+        peer: g.peer,
+        epoch: 0,
+        data: { kind: "browser", webtransport: offering },
+      });
+      if (offering) offerWebTransport(g, webTransport!);
       return;
     }
     if (data.kind === "pake" || data.kind === "confirm") {

@@ -69,7 +69,11 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
     let epoch = 0;
     let rtc: RtcPeer | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let wtPending: Promise<Transport | null> | null = null;
+    /** Settles with the WebTransport attempt's result, or null if the host offers none. */
+    let wtDone: (t: Transport | null) => void = () => {};
+    const wtResult = new Promise<Transport | null>((r) => wtDone = r);
+    /** The host said whether it offers WebTransport (null: not yet). */
+    let hostOffers: boolean | null = null;
     let rtcReady: Transport | null = null;
     const send = (e: number, data: SignalData) =>
       sig.send({ t: "signal", peer: 0, epoch: e, data });
@@ -91,9 +95,14 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       sig.close();
       reject(new Error(message));
     };
+    let winner: Transport | null = null;
     const win = (t: Transport) => {
-      if (done) return t.close();
+      if (done) {
+        if (t !== winner) t.close();
+        return;
+      }
       done = true;
+      winner = t;
       clearTimeout(timer);
       if (t.path === "webtransport") rtc?.close();
       // Connected peer to peer: the relay is no longer needed.
@@ -151,10 +160,10 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
         };
         mux.onclose = (why) => closed(why);
         rtcReady = t;
-        if (!wtPending) return win(t);
+        if (hostOffers === false) return win(t);
         status("connected over WebRTC; waiting briefly for WebTransport ...");
         const wt = await Promise.race([
-          wtPending,
+          wtResult,
           new Promise<null>((r) => setTimeout(() => r(null), WT_GRACE_MS)),
         ]);
         if (!wt) win(t);
@@ -191,16 +200,21 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
         }
         return;
       }
+      if (data.kind === "browser") {
+        hostOffers = data.webtransport;
+        if (!hostOffers) wtDone(null);
+        return;
+      }
       if (data.kind === "webtransport") {
         const offer = data;
-        wtPending = keyReady.then(() => {
+        keyReady.then(() => {
           const key = auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32);
           if (!checkOfferTag(key, offer.cert_hash, offer.urls, offer.tag)) {
             fail("the host's WebTransport offer does not verify: the relay tampered with it");
             return null;
           }
           return tryWebTransport(offer.urls, offer.cert_hash, key);
-        });
+        }).then(wtDone, () => wtDone(null));
         return;
       }
       if (msg.epoch !== epoch || !rtc) return;
@@ -268,7 +282,8 @@ async function openWebTransport(
       ),
       close: () => wt.close(),
     };
-  } catch {
+  } catch (err) {
+    console.info(`tun: WebTransport to ${url} did not connect: ${(err as Error).message ?? err}`);
     clearTimeout(timeout);
     try {
       wt.close();

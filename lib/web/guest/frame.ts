@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * Runs first in every page of the shared app (the shell inserts it into HTML
  * it proxies). A browser guest carries HTTP requests only: WebSockets the app

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The browser guest's page: /_tun/join/<name>#<secret>. It joins the session
  * (connect.ts), registers the Service Worker (sw.ts), then shows the host's
@@ -33,6 +35,7 @@ const state: ShellState = { started: performance.now(), notices: [] };
 const $ = (id: string) => document.getElementById(id)!;
 
 function setStatus(text: string, kind: "info" | "ok" | "error" = "info") {
+  console.info(`tun: ${text}`);
   const el = $("tun-status");
   el.textContent = text;
   el.className = kind;
