@@ -164,19 +164,21 @@ function subjectAltName(dnsNames: string[], ips: string[]): SubjectAlternativeNa
   return [
     new SubjectAlternativeNameExtension([
       ...dnsNames.map((value) => ({ type: "dns" as const, value })),
-      ...ips.map((ip) => ({ type: "ip" as const, value: dottedTailToHex(ip) })),
+      ...ips.map((ip) => ({ type: "ip" as const, value: sanIpText(ip) })),
     ]),
   ];
 }
 
 /**
- * "::ffff:192.0.2.7" -> "::ffff:c000:207". @peculiar/x509 2.2.0 encodes an
- * IPv6 address with a dotted IPv4 tail wrongly ("::ffff:1.2.3.4" becomes
- * "::ffff:1"), so only the all-hex spelling reaches it.
+ * The text @peculiar/x509 gets for an IP SAN. A zone ("fe80::1%eth0") is
+ * dropped: a SAN holds only the 16 address bytes (RFC 5280 §4.2.1.6). A dotted
+ * IPv4 tail becomes hex ("::ffff:192.0.2.7" -> "::ffff:c000:207"): the library
+ * (2.2.0) encodes the dotted form wrongly ("::ffff:1.2.3.4" becomes "::ffff:1").
  */
-function dottedTailToHex(ip: string): string {
-  const m = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-  if (!m) return ip;
+function sanIpText(ip: string): string {
+  const address = ip.split("%")[0];
+  const m = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  if (!m) return address;
   const [a, b, c, d] = m.slice(2).map(Number);
   return `${m[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 }

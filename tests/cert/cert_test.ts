@@ -105,6 +105,8 @@ Deno.test("the subjectAltName holds exactly the DNS names and IP addresses asked
     ],
     // @peculiar/x509 mis-encodes a dotted IPv4 tail; lib/cert rewrites it first.
     [undefined, ["::ffff:192.0.2.7"], "IP Address:::ffff:192.0.2.7"],
+    // A SAN has no room for a zone: the address alone goes in.
+    [undefined, ["fe80::1%eth0"], "IP Address:fe80::1"],
   ];
   for (const [dnsNames, ipAddresses, expected] of cases) {
     const cert = await selfSignedCert({ ...base, dnsNames, ipAddresses });
