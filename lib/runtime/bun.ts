@@ -1,7 +1,13 @@
 /** Bun adapter: Bun.serve + hono/bun WebSocket upgrade. */
 import type { Context, Hono } from "hono";
 import { createBunWebSocket, getConnInfo } from "hono/bun";
-import type { HttpServer, RemoteAddress, ServeOptions } from "./types.ts";
+import type {
+  HttpServer,
+  RemoteAddress,
+  ServeOptions,
+  WebTransportListener,
+  WebTransportListenOptions,
+} from "./types.ts";
 
 // deno-lint-ignore no-explicit-any
 const bunWs = createBunWebSocket<any>();
@@ -44,4 +50,15 @@ export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer>
 export function remoteAddress(c: Context): RemoteAddress {
   const info = getConnInfo(c);
   return { address: info.remote.address ?? "", port: info.remote.port ?? 0 };
+}
+
+/** Bun has no QUIC server API. */
+export function hasQuic(): boolean {
+  return false;
+}
+
+export function listenWebTransport(
+  _options: WebTransportListenOptions,
+): Promise<WebTransportListener> {
+  return Promise.reject(new Error("QUIC/WebTransport is available on Deno only (--unstable-net)"));
 }

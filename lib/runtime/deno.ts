@@ -1,9 +1,10 @@
-/** Deno adapter: Deno.serve + hono/deno WebSocket upgrade. */
+/** Deno adapter: Deno.serve + hono/deno WebSocket upgrade; QUIC in deno_webtransport.ts. */
 import type { Context, Hono } from "hono";
 import { getConnInfo, upgradeWebSocket } from "hono/deno";
 import type { HttpServer, RemoteAddress, ServeOptions } from "./types.ts";
 
 export { upgradeWebSocket };
+export { hasQuic, listenWebTransport } from "./deno_webtransport.ts";
 
 export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {
   return new Promise((resolve, reject) => {

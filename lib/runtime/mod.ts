@@ -4,13 +4,27 @@
  * (tests, relay, full features) and on Bun (the single-file executable).
  *
  * TCP and UDP go through `node:net` / `node:dgram`, which both runtimes
- * implement; only HTTP serving and WebSocket upgrade differ per runtime.
+ * implement; only HTTP serving and WebSocket upgrade differ per runtime, and
+ * QUIC (WebTransport) exists on Deno only.
  */
 import type { Hono } from "hono";
 import type * as denoAdapter from "./deno.ts";
 
-export type { HttpServer, ServeOptions } from "./types.ts";
-import type { HttpServer, ServeOptions } from "./types.ts";
+export type {
+  HttpServer,
+  RemoteAddress,
+  ServeOptions,
+  WebTransportListener,
+  WebTransportListenOptions,
+  WebTransportSessionLike,
+  WebTransportStreamLike,
+} from "./types.ts";
+import type {
+  HttpServer,
+  ServeOptions,
+  WebTransportListener,
+  WebTransportListenOptions,
+} from "./types.ts";
 
 /** Which runtime we are on. */
 export const runtimeName: "deno" | "bun" = "Bun" in globalThis ? "bun" : "deno";
@@ -31,3 +45,18 @@ export const upgradeWebSocket: typeof denoAdapter.upgradeWebSocket = adapter
 
 /** The remote address of the connection behind a hono request context. */
 export const remoteAddress = adapter.remoteAddress;
+
+/** Whether this runtime can serve QUIC/WebTransport: Deno run with `--unstable-net`. */
+export function hasQuic(): boolean {
+  return adapter.hasQuic();
+}
+
+/**
+ * Accept WebTransport sessions (HTTP/3, ALPN "h3") at any path on a new UDP
+ * port. Rejects where {@link hasQuic} is false.
+ */
+export function listenWebTransport(
+  options: WebTransportListenOptions,
+): Promise<WebTransportListener> {
+  return adapter.listenWebTransport(options);
+}
