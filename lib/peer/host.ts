@@ -374,16 +374,26 @@ export async function runHost(options: HostOptions): Promise<number> {
   const webTransport = HostWebTransport.available
     ? new HostWebTransport({
       targetPort: options.port,
+      log: (line) => out.say(out.yellow(`note: ${line}`)),
       guest: (peer) => {
         const g = guests.get(peer);
         if (!g || !g.browser) return undefined;
         return {
           key: () => g.authed && !g.closed ? g.auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32) : null,
           accept: (link) => {
-            if (g.closed || g.mux || g.wt) return false;
+            if (g.closed || g.wt) return false;
             clearTimeout(g.timer);
+            // The browser prefers WebTransport: a DataChannel it opened
+            // meanwhile is dropped (it closes its side too).
+            if (g.mux) {
+              g.mux.onclose = null;
+              g.mux.close("the guest moved to WebTransport");
+              g.mux = undefined;
+              g.path = undefined;
+            }
             g.rtc.close();
             g.wt = link;
+            g.rttMs = null; // the DataChannel's, if any, no longer applies
             g.since = new Date().toISOString();
             g.reason = "connected";
             link.onclose = (why) => endGuest(g, why);
@@ -438,7 +448,7 @@ export async function runHost(options: HostOptions): Promise<number> {
    */
   const offerWebTransport = async (g: GuestState, wt: HostWebTransport) => {
     await g.keyed;
-    if (g.closed || g.mux) return;
+    if (g.closed) return;
     try {
       const offer = await wt.offer(g.auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32));
       if (!g.closed) {

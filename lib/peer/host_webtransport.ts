@@ -121,7 +121,10 @@ export class HostWebTransport {
   #start(): Promise<WebTransportEndpoint> {
     if (!this.#endpoint) {
       this.#endpoint = WebTransportEndpoint.start({ ips: endpointAddresses() }).then((e) => {
-        e.onsession = (s) => this.#session(s).catch(() => {});
+        e.onsession = (s) =>
+          this.#session(s).catch((err) =>
+            this.#o.log?.(`WebTransport session failed: ${(err as Error).message}`)
+          );
         return e;
       });
       this.#endpoint.catch(() => this.#endpoint = null);

@@ -262,7 +262,9 @@ async function openWebTransport(
   const timeout = setTimeout(() => wt.close(), WT_CONNECT_MS);
   try {
     const started = performance.now();
-    await wt.ready;
+    await wt.ready.catch((e) => {
+      throw new Error(`handshake: ${e.message}`);
+    });
     const control = await wt.createBidirectionalStream();
     const writer = control.writable.getWriter();
     await writer.write(clientProof(key, peer));
