@@ -186,7 +186,11 @@ export async function runHost(options: HostOptions): Promise<number> {
   const cmd = options.command ?? "tun";
   const join = `${cmd} p2p-join ${code} --relay ${publicRelayUrl}`;
   // The secret goes in the fragment, which browsers never send to the relay.
-  const link = webOrigin ? `${webOrigin}/_tun/join/${name}?port=${options.port}#${secret}` : null;
+  // A browser cannot present the relay's access token: no link on such a relay.
+  const tokenRelay = !relay && options.token !== undefined;
+  const link = webOrigin && !tokenRelay
+    ? `${webOrigin}/_tun/join/${name}?port=${options.port}#${secret}`
+    : null;
   const startedAt = new Date().toISOString();
   out.emit(
     {
@@ -203,7 +207,13 @@ export async function runHost(options: HostOptions): Promise<number> {
       `${out.bold("tun p2p")}  sharing 127.0.0.1:${options.port}`,
       `  code   ${out.bold(code)}`,
       `  join   ${join}`,
-      link ? `  open   ${link}` : `  open   (no browser link: the relay has no https listener)`,
+      link ? `  open   ${link}` : `  open   ${
+        out.dim(
+          tokenRelay
+            ? "(no browser link: browsers cannot present the relay's token)"
+            : "(no browser link: the relay has no https listener)",
+        )
+      }`,
       ...(devTls && link
         ? [`  cert   ${out.dim(`self-signed; browsers must trust ${devTls.certPath}`)}`]
         : []),

@@ -12,7 +12,20 @@ Deno.test("--help explains every command and flag, and exits 0", async () => {
   const cases: [string, string[]][] = [
     ["p2p", ["--relay", "--p2p-timeout", "--json"]],
     ["p2p-join", ["--port", "--relay", "--p2p-timeout", "--json", "--bind"]],
-    ["relay", ["--listen", "--stun-port", "--public-host", "--code-ttl", "--json"]],
+    [
+      "relay",
+      [
+        "--listen",
+        "--stun-port",
+        "--public-host",
+        "--code-ttl",
+        "--https-port",
+        "--tls-cert",
+        "--tls-key",
+        "--public-url",
+        "--json",
+      ],
+    ],
   ];
   for (const [cmd, flags] of cases) {
     const r = await tun(cmd, "--help");
@@ -37,6 +50,10 @@ Deno.test("bad input is a one-line error and exit code 2", async () => {
     [["p2p-join", "K7M2-QX9P-4RTU"], /character/],
     [["p2p-join", "K7M2-QX9P-4RTW", "--port", "-1"], /./],
     [["relay", "--listen", "nowhere"], /HOST:PORT/],
+    [["relay", "--tls-cert", "cert.pem"], /--tls-cert and --tls-key go together/],
+    [["relay", "--https-port", "99999"], /port number/],
+    [["relay", "--public-url", "http://relay.example"], /https origin/],
+    [["relay", "--public-url", "https://relay.example/some/path"], /https origin/],
     [["teleport"], /unknown command/],
     [["p2p"], /missing required argument/],
   ];
@@ -65,4 +82,21 @@ Deno.test("a relay that is not there is a one-line error and exit code 1", async
     assertEquals(lines.length, 1, r.stderr);
     assert(/nothing answered/.test(lines[0]), lines[0]);
   }
+});
+
+Deno.test("a relay whose certificate files cannot be read says so and exits 1", async () => {
+  const r = await tun(
+    "relay",
+    "--listen",
+    "127.0.0.1:0",
+    "--stun-port",
+    "0",
+    "--tls-cert",
+    "/nonexistent/cert.pem",
+    "--tls-key",
+    "/nonexistent/key.pem",
+  );
+  assertEquals(r.code, 1, r.stderr);
+  assert(/cannot load the HTTPS certificate/.test(r.stderr), r.stderr);
+  assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
 });
