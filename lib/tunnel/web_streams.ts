@@ -60,15 +60,20 @@ export function tunnelStreamToWeb(stream: TunnelStream): ByteStream {
   };
   stream.ondrain = () => drained?.();
   const writable = new WritableStream<Uint8Array>({
-    write(chunk) {
+    write(chunk, controller) {
       if (failed || stream.closed) throw failed ?? new Error("stream closed");
       // The stream keeps a reference until sent: hand it a private copy.
       if (stream.write(chunk.slice())) return;
-      return new Promise<void>((resolve) => {
+      return new Promise<void>((resolve, reject) => {
         drained = () => {
           drained = null;
           resolve();
         };
+        // abort() waits for a write in progress: let it end this one.
+        controller.signal.addEventListener("abort", () => {
+          stream.reset("writer aborted");
+          reject(controller.signal.reason);
+        }, { once: true });
       });
     },
     close() {

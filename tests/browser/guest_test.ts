@@ -5,7 +5,8 @@
  * the lab's internet, and the host's app (several files and a 1 MiB POST echo)
  * shows in the page through the Service Worker. Once over WebTransport (the host
  * has a public address), once over a DataChannel with the host behind a NAT, and
- * once through the relay's TURN when no direct path can exist. Root only.
+ * through the relay's TURN when no direct path can exist (found early from the
+ * NATs' behaviour, or after the p2p timeout). Root only.
  */
 import path from "node:path";
 import { assert, assertEquals } from "../_util/assert.ts";
@@ -39,7 +40,14 @@ const cases: Case[] = [
     path: "direct",
   },
   {
-    name: "a browser reaches a host it cannot punch through to over the relay's TURN",
+    name: "a browser behind a symmetric NAT reaches a port-restricted host over the relay's TURN",
+    host: "port-restricted",
+    browser: "symmetric",
+    path: "relay",
+  },
+  {
+    // A page cannot test its NAT's filtering, so here only the p2p timeout decides.
+    name: "a browser and a host both behind symmetric NATs meet through TURN after the p2p timeout",
     host: "symmetric",
     browser: "symmetric",
     path: "relay",

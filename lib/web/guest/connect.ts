@@ -14,6 +14,9 @@ import { RtcPeer } from "../../rtc/mod.ts";
 import { Mux } from "../../tunnel/mux.ts";
 import { type ByteStream, tunnelStreamToWeb } from "../../tunnel/web_streams.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "../../peer/ice.ts";
+import { impossibleDirect } from "../../peer/nat_verdict.ts";
+import type { NatInfo } from "../../signal/mod.ts";
+import { probeBrowserNat } from "./nat.ts";
 import {
   checkOfferTag,
   clientProof,
@@ -191,7 +194,10 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       if (msg.t !== "signal" || done) return;
       const data = msg.data;
       if (data.kind === "reject") return fail(`the host refused: ${data.reason}`);
-      if (data.kind === "nat") return;
+      if (data.kind === "nat") {
+        hostNat = data.nat;
+        return checkNats();
+      }
       if (data.kind === "pake" || data.kind === "confirm") {
         try {
           auth.handle(msg.epoch, data);
@@ -221,6 +227,23 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       rtc.handleSignal(data).catch((err) => fail(`bad signalling: ${err.message}`));
     };
     sig.onclose = (reason) => fail(`the relay closed the session: ${reason}`);
+
+    // As the CLI guest does: with both NATs known, skip a hopeless direct attempt.
+    let ownNat: NatInfo | undefined;
+    let hostNat: NatInfo | undefined;
+    const checkNats = () => {
+      if (!ownNat || !hostNat || done) return;
+      const reason = impossibleDirect(ownNat, hostNat);
+      if (reason) toRelay(reason);
+    };
+    // The relay's STUN host as it named itself in the ICE servers (behind a TLS
+    // proxy, the page's origin may be another machine).
+    const stunHost = /^stuns?:(\[[^\]]+\]|[^:]+)/.exec(stun[0]?.urls[0] ?? "")?.[1] ??
+      new URL(o.relayUrl).hostname;
+    probeBrowserNat(stunHost, sig.welcome.stun_port, sig.welcome.stun_alt_port).then((nat) => {
+      ownNat = nat;
+      checkNats();
+    }, () => {});
 
     send(0, { kind: "browser", webtransport: typeof WebTransport === "function" });
     auth.start();

@@ -12,7 +12,7 @@ const LOOK = 1024;
 
 /** Where the script goes in `head` (the document's first bytes, as text). */
 export function insertionPoint(head: string): number {
-  const m = /^(\uFEFF)?\s*<!doctype[^>]*>/i.exec(head);
+  const m = /^(\xEF\xBB\xBF)?\s*<!doctype[^>]*>/i.exec(head); // BOM as Latin-1 bytes
   return m ? m[0].length : 0;
 }
 
