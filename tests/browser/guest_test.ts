@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * A person with only a browser joins a shared port: headless Chromium in one lab
  * namespace opens the link `tun p2p` printed, served over HTTPS by the relay on
@@ -53,6 +52,20 @@ const cases: Case[] = [
     path: "relay",
   },
 ];
+
+/**
+ * What the callbacks below use of the page's globals. They run in the browser;
+ * this file is type-checked with Deno's globals, not the DOM's.
+ */
+interface PageElement {
+  textContent: string | null;
+  dataset: Record<string, string | undefined>;
+  naturalWidth?: number;
+}
+interface PageGlobals {
+  document: { getElementById(id: string): PageElement | null };
+  getComputedStyle(el: PageElement): { color: string };
+}
 
 /** The fixture app (tests/fixtures/web_app.ts) in `ns`; its port and log. */
 async function startWebApp(
@@ -137,12 +150,17 @@ for (const c of cases) {
           const frame = page.raw.frames().find((f) => f !== page.raw.mainFrame());
           assert(frame, "no app frame");
           await frame.waitForFunction(
-            () => document.getElementById("result")?.textContent !== "running",
+            () =>
+              (globalThis as unknown as PageGlobals).document.getElementById("result")
+                ?.textContent !== "running",
             undefined,
             { timeout: 30_000 },
           );
           const seen = await frame.evaluate(() => {
-            const result = document.getElementById("result")!;
+            // Runs in the page: everything it uses is inside it.
+            const w = globalThis as unknown as PageGlobals;
+            const $ = (id: string) => w.document.getElementById(id)!;
+            const result = $("result");
             const d = result.dataset;
             return {
               sent: d.sent,
@@ -152,9 +170,8 @@ for (const c of cases) {
               redirect: d.redirect,
               websocket: d.websocket,
               text: result.textContent,
-              title: getComputedStyle(document.getElementById("title")!).color,
-              logo: (document.getElementById("logo") as HTMLImageElement).naturalWidth,
-              location: location.pathname,
+              title: w.getComputedStyle($("title")).color,
+              logo: $("logo").naturalWidth,
             };
           });
           assertEquals(seen.text, "done", `app script: ${seen.error}`);
