@@ -18,6 +18,8 @@ import { checkTokenSecret } from "./lib/auth/mod.ts";
 export const VERSION = "0.1.0";
 
 class UsageError extends Error {}
+/** `--version` was given: print it (lib/cli/version.ts) instead of running a command. */
+class VersionRequested extends Error {}
 
 function portArg(text: string, what: string, allowZero: boolean): number {
   const n = Number(text);
@@ -147,7 +149,10 @@ async function main(argv: string[]): Promise<number> {
         "  tun p2p-join <code>     open a local port that reaches it\n" +
         "  tun relay               run a relay that introduces peers",
     )
-    .version(VERSION, "-V, --version", "print the version")
+    .option("-V, --version", "print the version and this build's capabilities")
+    .on("option:version", () => {
+      throw new VersionRequested();
+    })
     .helpOption("-h, --help", "show help")
     .showHelpAfterError(false)
     .exitOverride()
@@ -369,6 +374,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
+    if (err instanceof VersionRequested) {
+      return await (await import("./lib/cli/version.ts")).runVersion(VERSION);
+    }
     if (err instanceof CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version") return 0;
       if (err.code === "commander.help") return 0;

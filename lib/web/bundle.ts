@@ -3,6 +3,10 @@
  * the first time a relay serves them (~100 ms), then kept in memory. The page
  * reuses lib/ as it is: @roamhq/wrtc becomes the browser's RTCPeerConnection
  * (guest/wrtc_shim.ts) and cbor-x's encode entry its browser build.
+ *
+ * The single-file executable has neither esbuild nor the .ts sources: its
+ * build (scripts/build.ts) runs {@link bundleWebAssets} once and defines
+ * `__TUN_WEB_ASSETS__` as the result, which {@link webAssets} then serves.
  */
 import { fileURLToPath } from "node:url";
 
@@ -15,15 +19,22 @@ export interface WebAssets {
   frame: string;
 }
 
+/** JSON of a {@link WebAssets}, replaced at build time in the executable; undeclared otherwise. */
+declare const __TUN_WEB_ASSETS__: string | undefined;
+
 let cached: Promise<WebAssets> | null = null;
 
 export function webAssets(): Promise<WebAssets> {
-  cached ??= build();
+  if (typeof __TUN_WEB_ASSETS__ === "string") {
+    cached ??= Promise.resolve(JSON.parse(__TUN_WEB_ASSETS__) as WebAssets);
+  }
+  cached ??= bundleWebAssets();
   cached.catch(() => cached = null); // let a later request try again
   return cached;
 }
 
-async function build(): Promise<WebAssets> {
+/** Bundle the guest's scripts with esbuild (needs the sources and esbuild's binary). */
+export async function bundleWebAssets(): Promise<WebAssets> {
   const esbuild = await import("esbuild");
   const entry = (name: string) => fileURLToPath(new URL(`./guest/${name}.ts`, import.meta.url));
   try {

@@ -34,10 +34,14 @@ Deno.test("--help explains every command and flag, and exits 0", async () => {
   }
 });
 
-Deno.test("--version prints the version", async () => {
+Deno.test("--version prints the version, the runtime and what this build can do", async () => {
   const r = await tun("--version");
   assertEquals(r.code, 0);
-  assert(/^\d+\.\d+\.\d+/.test(r.stdout.trim()), r.stdout);
+  assert(
+    /^tun \d+\.\d+\.\d+ \(deno \d+\.\d+\.\d+; webrtc yes, quic yes, webtransport yes\)$/
+      .test(r.stdout.trim()),
+    r.stdout,
+  );
 });
 
 Deno.test("bad input is a one-line error and exit code 2", async () => {
