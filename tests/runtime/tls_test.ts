@@ -28,6 +28,15 @@ async function startTlsEcho(): Promise<{ server: HttpServer; certPem: string } &
   return { server, certPem: cert.certPem, [Symbol.asyncDispose]: () => server.close() };
 }
 
+/**
+ * Deno's WebSocket takes `{ client }` (a custom CA); the DOM lib's declaration,
+ * which lib/web/guest brings into a whole-project type check, does not know it.
+ */
+const DenoWebSocket = WebSocket as unknown as new (
+  url: string,
+  options: { client: Deno.HttpClient },
+) => WebSocket;
+
 Deno.test("an https fetch reaches a hono app served with a self-signed cert", async () => {
   await using echo = await startTlsEcho();
   using client = Deno.createHttpClient({ caCerts: [echo.certPem] });
@@ -58,7 +67,7 @@ Deno.test("a client that does not trust the cert is refused, over fetch and wss:
 Deno.test("a wss:// WebSocket echoes text and binary through the TLS server", async () => {
   await using echo = await startTlsEcho();
   using client = Deno.createHttpClient({ caCerts: [echo.certPem] });
-  const ws = new WebSocket(`wss://127.0.0.1:${echo.server.port}/echo`, { client });
+  const ws = new DenoWebSocket(`wss://127.0.0.1:${echo.server.port}/echo`, { client });
   ws.binaryType = "arraybuffer";
   const received: unknown[] = [];
   const done = Promise.withResolvers<void>();
