@@ -193,6 +193,11 @@ async function main(argv: string[]): Promise<number> {
       "3478",
     )
     .option(
+      "--quic-port <port>",
+      "UDP port of the QUIC listener (QUIC data plane: observed addresses, relay mode); 0 picks a free port",
+      "7700",
+    )
+    .option(
       "--stun-alt-host <ip>",
       "a second local IP, so tun debug nat-type can test filtering and mapping fully (RFC 5780)",
     )
@@ -245,6 +250,7 @@ async function main(argv: string[]): Promise<number> {
         hostname: listen.hostname,
         port: listen.port,
         stunPort: portArg(o.stunPort, "--stun-port", true),
+        quicPort: portArg(o.quicPort, "--quic-port", true),
         publicHost: o.publicHost,
         codeTtlMs: durationArg(o.codeTtl, "--code-ttl"),
         turnSecret: o.turnSecret ?? process.env.TUN_TURN_SECRET,

@@ -22,6 +22,8 @@ import {
 } from "../lib/signal/mod.ts";
 import { type Conn, SessionTable } from "./sessions.ts";
 import { RelayLimits, type RelayLimitsOptions } from "./limits.ts";
+import { type RelayQuic, startRelayQuic } from "./quic.ts";
+import { hasQuic } from "../lib/runtime/mod.ts";
 import { checkTokenSecret, TOKEN_PARAM, type TokenCheck, verifyToken } from "../lib/auth/mod.ts";
 
 export const RELAY_VERSION = "0.1.0";
@@ -96,6 +98,14 @@ export interface RelayOptions {
   /** Rates and counts per client address and connection; see relay/limits.ts for defaults. */
   limits?: RelayLimitsOptions;
   /**
+   * UDP port of the QUIC listener (relay/quic.ts): it tells peers' QUIC
+   * endpoints their observed address and, in relay mode, splices their
+   * end-to-end sealed streams. 0 picks a free port; null runs none. Default 0
+   * (the `tun relay` command's default is 7700). Only where the runtime has
+   * QUIC (Deno with --unstable-net); elsewhere there is none.
+   */
+  quicPort?: number | null;
+  /**
    * An HTTPS listener as well, for browser guests (Service Workers and
    * WebTransport need a secure context): its port (0 picks a free one) and
    * certificate. It serves the same things as the HTTP listener.
@@ -120,6 +130,8 @@ export interface Relay {
   readonly stunPort: number;
   /** TCP port of the built-in TURN server, or null when TURN is external. */
   readonly turnTcpPort: number | null;
+  /** UDP port of the QUIC listener, or null without one. */
+  readonly quicPort: number | null;
   readonly hostname: string;
   /** Live sessions (hosts with a code). */
   readonly sessions: SessionTable;
@@ -171,10 +183,15 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     throw new RangeError(`maxTurnAllocationsPerPeer must be a positive integer, got ${perPeer}`);
   }
   const limits = new RelayLimits(options.limits);
+  const quicPort = options.quicPort === undefined ? 0 : options.quicPort;
+  const quic: RelayQuic | null = quicPort !== null && hasQuic()
+    ? await startRelayQuic({ hostname, port: quicPort, limits, log })
+    : null;
   const sessions = new SessionTable({
     codeTtlMs: options.codeTtlMs,
     maxGuestsPerSession: options.maxGuestsPerSession,
     limits,
+    quicPairs: quic ?? undefined,
   });
   /** Open connections by id: TURN credentials name them (`c<id>`). */
   const conns = new Map<number, Conn>();
@@ -216,6 +233,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       late.behaviour
         ? late.behaviour.answerPrimary(datagram, source)
         : answerBinding(datagram, source, { software }),
+  }).catch((err) => {
+    quic?.close();
+    throw err;
   });
   // STUN for peers and `tun debug nat-type`: the TURN port (or its own socket
   // with external TURN), a second port, and with --stun-alt-host a second address.
@@ -231,6 +251,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     });
   } catch (err) {
     await turn?.close();
+    quic?.close();
     throw err;
   }
   const stun = {
@@ -349,7 +370,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
             },
           };
           conns.set(conn.id, conn);
-          conn.send({ t: "welcome", addr, stun_port: stun.port, stun_alt_port: behaviour.altPort });
+          conn.send({
+            t: "welcome",
+            addr,
+            stun_port: stun.port,
+            stun_alt_port: behaviour.altPort,
+            ...(quic ? { quic: { port: quic.port, cert: quic.certDer } } : {}),
+          });
         },
         onMessage(evt, _ws) {
           if (!conn || closed) return;
@@ -398,6 +425,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   } catch (err) {
     await server?.close();
     await stun.close();
+    quic?.close();
     throw err;
   }
   return {
@@ -405,6 +433,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     httpsPort,
     stunPort: stun.port,
     turnTcpPort: turn ? turn.tcpPort : null,
+    quicPort: quic ? quic.port : null,
     hostname,
     sessions,
     async close() {
@@ -414,6 +443,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
           h.ws.close(1001, "relay is shutting down");
         } catch { /* ignore */ }
       }
+      quic?.close();
       await Promise.all([server.close(), secure?.close(), stun.close()]);
     },
   };

@@ -29,6 +29,8 @@ export interface Session {
   name: string;
   host: Conn;
   guests: Map<number, Conn>;
+  /** Guest id -> its pair at the QUIC listener, when the relay has one. */
+  pairs: Map<number, string>;
   nextPeer: number;
   createdAt: number;
   everJoined: boolean;
@@ -42,6 +44,18 @@ export interface SessionTableOptions {
   maxGuestsPerSession?: number;
   /** Join attempts and sessions per client address, joins per code. Default: RelayLimits' defaults. */
   limits?: RelayLimits;
+  /**
+   * The QUIC listener's pairs (relay/quic.ts): one is issued per guest, its
+   * tokens go to the guest (`joined`) and the host (`guest`), and it is revoked
+   * when either leaves. Default: none (no tokens are handed out).
+   */
+  quicPairs?: QuicPairs;
+}
+
+/** What the session table needs of the QUIC listener. */
+export interface QuicPairs {
+  issuePair(): { id: string; host: Uint8Array; guest: Uint8Array };
+  revokePair(id: string): void;
 }
 
 export class SessionTable {
@@ -49,11 +63,13 @@ export class SessionTable {
   readonly #codeTtlMs: number;
   readonly #maxGuests: number;
   readonly #limits: RelayLimits;
+  readonly #pairs: QuicPairs | undefined;
 
   constructor(options: SessionTableOptions = {}) {
     this.#codeTtlMs = options.codeTtlMs ?? 24 * 3600_000;
     this.#maxGuests = options.maxGuestsPerSession ?? 64;
     this.#limits = options.limits ?? new RelayLimits();
+    this.#pairs = options.quicPairs;
     if (!(this.#codeTtlMs > 0)) throw new Error("codeTtlMs must be positive");
     if (!(this.#maxGuests >= 1)) throw new Error("maxGuestsPerSession must be at least 1");
   }
@@ -102,10 +118,15 @@ export class SessionTable {
         g.close("the host has left");
       }
       s.guests.clear();
+      for (const id of s.pairs.values()) this.#pairs?.revokePair(id);
+      s.pairs.clear();
     } else if (role.kind === "guest") {
       const s = role.session;
       if (s.guests.get(role.peer) === conn) {
         s.guests.delete(role.peer);
+        const pair = s.pairs.get(role.peer);
+        if (pair) this.#pairs?.revokePair(pair);
+        s.pairs.delete(role.peer);
         s.host.send({ t: "bye", peer: role.peer, reason: "guest left" });
       }
     }
@@ -133,6 +154,7 @@ export class SessionTable {
       name,
       host: conn,
       guests: new Map(),
+      pairs: new Map(),
       nextPeer: 1,
       createdAt: Date.now(),
       everJoined: false,
@@ -173,8 +195,15 @@ export class SessionTable {
     clearTimeout(session.expiry);
     session.guests.set(peer, conn);
     conn.role = { kind: "guest", session, peer };
-    conn.send({ t: "joined", peer, ice: conn.ice() });
-    session.host.send({ t: "guest", peer, addr: conn.addr });
+    const pair = this.#pairs?.issuePair();
+    if (pair) session.pairs.set(peer, pair.id);
+    conn.send({ t: "joined", peer, ice: conn.ice(), ...(pair ? { quic_token: pair.guest } : {}) });
+    session.host.send({
+      t: "guest",
+      peer,
+      addr: conn.addr,
+      ...(pair ? { quic_token: pair.host } : {}),
+    });
   }
 
   #signal(conn: Conn, peer: number, msg: Extract<Message, { t: "signal" }>) {
@@ -198,6 +227,8 @@ export class SessionTable {
   closeAll(reason: string): void {
     for (const s of [...this.#sessions.values()]) {
       this.#end(s);
+      for (const id of s.pairs.values()) this.#pairs?.revokePair(id);
+      s.pairs.clear();
       for (const g of s.guests.values()) g.close(reason);
       s.host.close(reason);
     }

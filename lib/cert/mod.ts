@@ -25,3 +25,4 @@ export {
   type WebTransportCertOptions,
 } from "./webtransport.ts";
 export { certFromPem, type CertInfo, CertParseError } from "./parse.ts";
+export { derToPem } from "./pem.ts";

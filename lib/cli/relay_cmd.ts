@@ -12,6 +12,8 @@ export interface RelayCommandOptions {
   hostname: string;
   port: number;
   stunPort: number;
+  /** UDP port of the QUIC listener (observed addresses, relay-mode splicing); null: none. */
+  quicPort: number | null;
   publicHost?: string;
   codeTtlMs: number;
   turnSecret?: string;
@@ -57,6 +59,7 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       hostname: o.hostname,
       port: o.port,
       stunPort: o.stunPort,
+      quicPort: o.quicPort,
       codeTtlMs: o.codeTtlMs,
       publicHost: o.publicHost,
       turnSecret: o.turnSecret,
@@ -89,6 +92,7 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
       stun_port: relay.stunPort,
       turn: o.turnUrl ?? (relay.turnTcpPort === null ? null : "built-in"),
       turn_tcp_port: relay.turnTcpPort,
+      quic_port: relay.quicPort,
       https_port: relay.httpsPort,
       web,
       token_required: o.token !== undefined,
@@ -107,6 +111,9 @@ export async function runRelay(o: RelayCommandOptions): Promise<number> {
         ? `  turn   external ${o.turnUrl}`
         : `  turn   ${o.hostname}:${relay.stunPort}/udp, ${o.hostname}:${relay.turnTcpPort}/tcp (built in)` +
           (o.allowPrivatePeers ? ", private peers allowed" : ""),
+      relay.quicPort !== null
+        ? `  quic   ${o.hostname}:${relay.quicPort}/udp  (QUIC data plane: observed addresses, relay-mode splicing)`
+        : `  quic   off` + (o.quicPort === null ? "" : "  (this runtime has no QUIC)"),
       `  peers  --relay ${url}` + (o.token !== undefined ? " --token <secret>" : ""),
     ].join("\n"),
   );

@@ -3,6 +3,8 @@ import type { Context, Hono } from "hono";
 import { createBunWebSocket, getConnInfo } from "hono/bun";
 import type {
   HttpServer,
+  QuicEndpointLike,
+  QuicEndpointOptions,
   RemoteAddress,
   ServeOptions,
   WebTransportListener,
@@ -61,4 +63,8 @@ export function listenWebTransport(
   _options: WebTransportListenOptions,
 ): Promise<WebTransportListener> {
   return Promise.reject(new Error("QUIC/WebTransport is available on Deno only (--unstable-net)"));
+}
+
+export function openQuicEndpoint(_options: QuicEndpointOptions): Promise<QuicEndpointLike> {
+  return Promise.reject(new Error("QUIC is available on Deno only (--unstable-net)"));
 }

@@ -12,6 +12,11 @@ import type * as denoAdapter from "./deno.ts";
 
 export type {
   HttpServer,
+  QuicConnLike,
+  QuicDialOptions,
+  QuicEndpointLike,
+  QuicEndpointOptions,
+  QuicStreamLike,
   RemoteAddress,
   ServeOptions,
   WebTransportListener,
@@ -21,6 +26,8 @@ export type {
 } from "./types.ts";
 import type {
   HttpServer,
+  QuicEndpointLike,
+  QuicEndpointOptions,
   ServeOptions,
   WebTransportListener,
   WebTransportListenOptions,
@@ -59,4 +66,12 @@ export function listenWebTransport(
   options: WebTransportListenOptions,
 ): Promise<WebTransportListener> {
   return adapter.listenWebTransport(options);
+}
+
+/**
+ * A raw QUIC endpoint (not WebTransport) on one UDP port that listens (with
+ * `server`) and dials from that same port. Rejects where {@link hasQuic} is false.
+ */
+export function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndpointLike> {
+  return adapter.openQuicEndpoint(options);
 }

@@ -76,3 +76,68 @@ export interface WebTransportListener {
   /** Stop accepting and close every session and the UDP socket. */
   close(): void;
 }
+
+/** One bidirectional stream of a raw QUIC connection; closing the writable sends FIN. */
+export type QuicStreamLike = WebTransportStreamLike;
+
+/** A raw QUIC connection (not WebTransport): the part tun uses. */
+export interface QuicConnLike {
+  /** The peer's UDP address, read now (QUIC lets a client migrate). */
+  readonly remote: RemoteAddress;
+  /** Settles when the connection ends, with the close info or the error; never rejects. */
+  readonly closed: Promise<unknown>;
+  /** Streams the peer opens; ends when the connection closes. */
+  readonly incomingBidirectionalStreams: ReadableStream<QuicStreamLike>;
+  /** Open a stream to the peer. */
+  createBidirectionalStream(): Promise<QuicStreamLike>;
+  /** End the connection. */
+  close(info?: { closeCode?: number; reason?: string }): void;
+}
+
+/** Options for `openQuicEndpoint`. */
+export interface QuicEndpointOptions {
+  /** Address to bind. Default "0.0.0.0". */
+  hostname?: string;
+  /** UDP port; 0 picks a free one (read it back from `QuicEndpointLike.port`). */
+  port: number;
+  /**
+   * Accept connections too, with this certificate and these ALPN protocols.
+   * Default: dial only (connections the peer opens are refused).
+   */
+  server?: { certPem: string; keyPem: string; alpn: string[] };
+  /** Keep-alive interval of every connection, ms; 0 sends none. Default 5000 (holds NAT mappings open). */
+  keepAliveMs?: number;
+  /** Idle timeout of every connection, ms; also bounds a handshake that gets no answer. Default 15000. */
+  maxIdleMs?: number;
+  /** Streams the peer of each connection may have open at once. Default 1024. */
+  maxStreams?: number;
+}
+
+/** Options for dialling from an endpoint. */
+export interface QuicDialOptions {
+  hostname: string;
+  port: number;
+  alpn: string[];
+  /**
+   * The server's certificate, PEM: the only one trusted (it must be an
+   * end-entity certificate, basicConstraints CA:FALSE, naming `serverName`).
+   */
+  caCertPem: string;
+  /** The name checked against the certificate's subjectAltName. */
+  serverName: string;
+}
+
+/**
+ * One UDP port that accepts QUIC connections and dials them, so the address a
+ * server observes for a dialled connection is also where this endpoint is
+ * reachable (what a simultaneous open between two NATs needs).
+ */
+export interface QuicEndpointLike {
+  readonly port: number;
+  /** Connections accepted (handshake done); ends after `close()`. Empty without `server`. */
+  readonly incoming: ReadableStream<QuicConnLike>;
+  /** Dial; rejects when the handshake fails or gets no answer within the idle timeout. */
+  connect(options: QuicDialOptions): Promise<QuicConnLike>;
+  /** Close every connection and the UDP socket. */
+  close(): void;
+}

@@ -1,5 +1,11 @@
 /** A peer's WebSocket connection to the relay, speaking the messages in messages.ts. */
-import { type Addr, decodeMessage, encodeMessage, type Message } from "./messages.ts";
+import {
+  type Addr,
+  decodeMessage,
+  encodeMessage,
+  type Message,
+  type QuicListenerInfo,
+} from "./messages.ts";
 
 export interface SignalClientOptions {
   /** Relay base URL, `http://host:port` or `https://host:port`. */
@@ -29,11 +35,20 @@ const CLOSED = "connection to relay closed";
 type Waiter = { types: string[]; resolve: (m: Message) => void; reject: (e: Error) => void };
 
 export class SignalClient {
-  /** What the relay told us on connect: our address as it sees it, its STUN port. */
-  welcome: { addr: Addr; stun_port: number; stun_alt_port: number } = {
+  /**
+   * What the relay told us on connect: our address as it sees it, its STUN
+   * ports, and its QUIC listener (null when it has none).
+   */
+  welcome: {
+    addr: Addr;
+    stun_port: number;
+    stun_alt_port: number;
+    quic: QuicListenerInfo | null;
+  } = {
     addr: { address: "", port: 0 },
     stun_port: 0,
     stun_alt_port: 0,
+    quic: null,
   };
   /** Messages not claimed by a pending {@link next}. */
   onmessage: ((msg: Message) => void) | null = null;
@@ -86,7 +101,12 @@ export class SignalClient {
         settled = true;
         clearTimeout(timer);
         if (m.t === "welcome") {
-          client.welcome = { addr: m.addr, stun_port: m.stun_port, stun_alt_port: m.stun_alt_port };
+          client.welcome = {
+            addr: m.addr,
+            stun_port: m.stun_port,
+            stun_alt_port: m.stun_alt_port,
+            quic: m.quic ?? null,
+          };
         }
         client.#ping = setInterval(() => client.send({ t: "ping" }), 20_000);
         resolve(client);

@@ -13,17 +13,24 @@
  *                                              web: the relay's https origin for
  *                                              browser guests, or null
  *   peer  -> relay   join {name}               join the session `name` as a guest
- *   relay -> guest   joined {peer, ice}        your id within the session
- *   relay -> host    guest {peer, addr}        a guest joined (addr as the relay saw it)
+ *   relay -> guest   joined {peer, ice, quic_token?}
+ *                                              your id within the session; quic_token:
+ *                                              this guest's side of the pair at the
+ *                                              relay's QUIC listener (relay mode)
+ *   relay -> host    guest {peer, addr, quic_token?}
+ *                                              a guest joined (addr as the relay saw
+ *                                              it); quic_token: the host's side of it
  *   peer  -> relay   signal {peer, epoch, data} SDP/ICE for the other side; the relay
  *   relay -> peer    signal {peer, epoch, data}   rewrites `peer` to the sender's id.
  *                                              `epoch` counts connection attempts (0 =
  *                                              direct, then relay mode), so late
  *                                              messages of an old attempt are ignored
  *   relay -> peer    bye {peer, reason}        the other side left
- *   relay -> peer    welcome {addr, stun_port, stun_alt_port}
+ *   relay -> peer    welcome {addr, stun_port, stun_alt_port, quic?}
  *                                              first message: observed address, STUN
- *                                              ports (a second one for mapping probes)
+ *                                              ports (a second one for mapping probes);
+ *                                              quic: the relay's QUIC listener, its UDP
+ *                                              port and certificate (DER), when it has one
  *   relay -> peer    error {message}           sent just before the relay closes
  *   either           ping / pong               keep-alive
  */
@@ -76,7 +83,14 @@ export type SignalData =
    * HMAC under a key derived from the PAKE (lib/peer/webtransport.ts), so the
    * relay can neither swap the certificate hash nor redirect the guest.
    */
-  | { kind: "webtransport"; urls: string[]; cert_hash: Uint8Array; tag: Uint8Array };
+  | { kind: "webtransport"; urls: string[]; cert_hash: Uint8Array; tag: Uint8Array }
+  /**
+   * The QUIC data plane (lib/quic), guest first then host's answer: this
+   * peer's self-signed certificate (DER; its SHA-256 is bound to the PAKE by
+   * the `confirm` tags) and the "ip:port" addresses its QUIC endpoint may be
+   * reached at, the relay-observed one first. A guest's first message.
+   */
+  | { kind: "quic"; cert: Uint8Array; addrs: string[] };
 
 /** What one peer tells the other about its NAT (null: not determined). */
 export interface NatInfo {
@@ -88,15 +102,35 @@ export interface NatInfo {
   public_ip: string | null;
 }
 
+/** The relay's QUIC listener, as `welcome` announces it. */
+export interface QuicListenerInfo {
+  port: number;
+  /** Its self-signed certificate, DER: peers trust exactly this one. */
+  cert: Uint8Array;
+}
+
+/** Most QUIC addresses one peer offers. */
+export const MAX_QUIC_ADDRS = 8;
+/** Largest certificate (DER) in a message; tun's own are about 400 bytes. */
+export const MAX_CERT_BYTES = 4096;
+/** Bytes of a relay pair token. */
+export const QUIC_TOKEN_BYTES = 16;
+
 export type Message =
   | { t: "host" }
   | { t: "hosted"; name: string; ttl_s: number; ice: IceServer[]; web: string | null }
   | { t: "join"; name: string }
-  | { t: "joined"; peer: number; ice: IceServer[] }
-  | { t: "guest"; peer: number; addr: Addr }
+  | { t: "joined"; peer: number; ice: IceServer[]; quic_token?: Uint8Array }
+  | { t: "guest"; peer: number; addr: Addr; quic_token?: Uint8Array }
   | { t: "signal"; peer: number; epoch: number; data: SignalData }
   | { t: "bye"; peer: number; reason: string }
-  | { t: "welcome"; addr: Addr; stun_port: number; stun_alt_port: number }
+  | {
+    t: "welcome";
+    addr: Addr;
+    stun_port: number;
+    stun_alt_port: number;
+    quic?: QuicListenerInfo;
+  }
   | { t: "error"; message: string }
   | { t: "ping" }
   | { t: "pong" };
@@ -247,6 +281,16 @@ function signalData(o: Obj): SignalData {
       return { kind, reason: str(d, "reason", 256) };
     case "browser":
       return { kind, webtransport: bool(d, "webtransport") };
+    case "quic": {
+      const addrs = Object.hasOwn(d, "addrs") ? d.addrs : undefined;
+      if (
+        !Array.isArray(addrs) || addrs.length === 0 || addrs.length > MAX_QUIC_ADDRS ||
+        !addrs.every((a) => typeof a === "string" && a.length <= 64)
+      ) {
+        throw new SignalDecodeError("addrs", `addrs: expected 1-${MAX_QUIC_ADDRS} short strings`);
+      }
+      return { kind, cert: bytes(d, "cert", 1, MAX_CERT_BYTES), addrs: addrs as string[] };
+    }
     case "webtransport": {
       const urls = Object.hasOwn(d, "urls") ? d.urls : undefined;
       if (
@@ -268,6 +312,24 @@ function signalData(o: Obj): SignalData {
 }
 
 const PEER_MAX = 2 ** 31 - 1;
+
+function quicListener(raw: Obj): QuicListenerInfo | null {
+  const quic = nullable(raw, "quic", (x, f) => x[f]);
+  if (quic === null) return null;
+  if (!isObj(quic)) throw new SignalDecodeError("quic", "quic: expected a map");
+  return { port: int(quic, "port", 1, 65535), cert: bytes(quic, "cert", 1, MAX_CERT_BYTES) };
+}
+
+/** `msg` with the optional `quic_token` of `raw`, when it has one. */
+function withToken<M extends { quic_token?: Uint8Array }>(msg: M, raw: Obj): M {
+  const token = nullable(
+    raw,
+    "quic_token",
+    (x, f) => bytes(x, f, QUIC_TOKEN_BYTES, QUIC_TOKEN_BYTES),
+  );
+  if (token !== null) msg.quic_token = token;
+  return msg;
+}
 
 /**
  * Decode one message. Untrusted bytes enter here: size is checked before
@@ -305,9 +367,15 @@ export function decodeMessage(bytes: Uint8Array): Message {
     case "join":
       return { t, name: str(raw, "name", 64) };
     case "joined":
-      return { t, peer: int(raw, "peer", 0, PEER_MAX), ice: iceServers(raw) };
+      return withToken<Message & { t: "joined" }>(
+        { t, peer: int(raw, "peer", 0, PEER_MAX), ice: iceServers(raw) },
+        raw,
+      );
     case "guest":
-      return { t, peer: int(raw, "peer", 0, PEER_MAX), addr: addr(raw, "addr") };
+      return withToken<Message & { t: "guest" }>(
+        { t, peer: int(raw, "peer", 0, PEER_MAX), addr: addr(raw, "addr") },
+        raw,
+      );
     case "signal":
       return {
         t,
@@ -317,13 +385,17 @@ export function decodeMessage(bytes: Uint8Array): Message {
       };
     case "bye":
       return { t, peer: int(raw, "peer", 0, PEER_MAX), reason: str(raw, "reason", 256) };
-    case "welcome":
-      return {
+    case "welcome": {
+      const welcome: Message & { t: "welcome" } = {
         t,
         addr: addr(raw, "addr"),
         stun_port: int(raw, "stun_port", 0, 65535),
         stun_alt_port: int(raw, "stun_alt_port", 0, 65535),
       };
+      const quic = quicListener(raw);
+      if (quic) welcome.quic = quic;
+      return welcome;
+    }
     case "error":
       return { t, message: str(raw, "message", 1024) };
     default:

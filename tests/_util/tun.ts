@@ -46,13 +46,19 @@ export async function startRelay(
   ns: string,
   hostname: string,
   args: string[] = [],
-): Promise<Started<{ url: string; port: number; stunPort: number; web: string | null }>> {
+): Promise<
+  Started<
+    { url: string; port: number; stunPort: number; quicPort: number | null; web: string | null }
+  >
+> {
   const proc = spawnIn(ns, [
     ...TUN,
     "relay",
     "--listen",
     `${hostname}:0`,
     "--stun-port",
+    "0",
+    "--quic-port",
     "0",
     "--json",
     ...args,
@@ -65,6 +71,7 @@ export async function startRelay(
       url: `http://${hostname}:${port}`,
       port,
       stunPort: ev.stun_port as number,
+      quicPort: (ev.quic_port as number | null) ?? null,
       web: (ev.web as string | null) ?? null,
     },
   };

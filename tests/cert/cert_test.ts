@@ -10,6 +10,7 @@ import {
   certFromPem,
   CertOptionsError,
   CertParseError,
+  derToPem,
   selfSignedCert,
   type SelfSignedCertOptions,
   WEBTRANSPORT_MAX_DAYS,
@@ -143,6 +144,14 @@ Deno.test("the published hashes match a recomputation from the cert", async () =
   assertEquals(parsed.fingerprint256.replaceAll(":", "").toLowerCase(), hex(cert.sha256));
   const spki = parsed.publicKey.export({ type: "spki", format: "der" });
   assertEquals(cert.spkiSha256Base64, createHash("sha256").update(spki).digest("base64"));
+});
+
+Deno.test("a DER cert written back as PEM is the same cert, in 64-column lines", async () => {
+  const cert = await selfSignedCert(base);
+  const pem = derToPem(cert.der);
+  assertEquals(pem, cert.certPem);
+  assert(pem.split("\n").every((line) => line.length <= 64));
+  assertEquals(hex(new Uint8Array(new X509Certificate(pem).raw)), hex(cert.der));
 });
 
 Deno.test("the private key signs what the cert's public key verifies, and signed the cert", async () => {
