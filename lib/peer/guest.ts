@@ -10,13 +10,14 @@
 import { tokenParams } from "../auth/mod.ts";
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
-import { type IceServer, type NatInfo, SignalClient, type SignalData } from "../signal/mod.ts";
-import { RtcPeer } from "../rtc/mod.ts";
+import { type IceServer, SignalClient } from "../signal/mod.ts";
+import type { RtcPeer } from "../rtc/mod.ts";
 import { Mux, serveGuestPort } from "../tunnel/mod.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
 import type { Output } from "../cli/output.ts";
 import { stunUrl } from "./relay_url.ts";
-import { impossibleDirect, probeNatInfo } from "./nat.ts";
+import { probeNatInfo } from "./nat.ts";
+import { GuestAttempts } from "./attempts.ts";
 import { PeerAuth } from "./auth.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
@@ -84,14 +85,12 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   let signal: SignalClient | undefined;
   let iceServers: IceServer[] = [];
-  let rtc: RtcPeer | undefined;
+  let stopAttempts = () => {};
   let mux: Mux | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const cleanup = () => {
-    clearTimeout(timer);
+    stopAttempts();
     rejectMux(new Error("stopped"));
     mux?.close("guest stopped");
-    rtc?.close();
     listener.close();
     return signal?.close();
   };
@@ -110,7 +109,6 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   if (!iceServers.length) iceServers = [{ urls: [stunUrl(relayUrl, sig.welcome.stun_port)] }];
   const { stun, turn } = splitIceServers(iceServers);
 
-  let epoch = 0;
   let ready = false;
   const auth = new PeerAuth({
     role: "initiator",
@@ -118,75 +116,26 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     sessionName: code.name,
     send: (e, data) => sig.send({ t: "signal", peer: 0, epoch: e, data }),
   });
+  const attempts = new GuestAttempts({
+    auth,
+    stun,
+    turn,
+    p2pTimeoutMs: options.p2pTimeoutMs,
+    send: (e, data) => sig.send({ t: "signal", peer: 0, epoch: e, data }),
+    onopen: (peer, channel, _mode, reason) => {
+      attempts.settle();
+      connected(peer, new Mux(channel), reason);
+    },
+    onfatal: (message) => fatal(message),
+  });
+  stopAttempts = () => attempts.close();
 
   // Our NAT's behaviour, probed in parallel with the direct attempt (RFC 5780,
   // lib/nat); with the host's it can rule the direct attempt out early.
-  let ownNat: NatInfo | undefined;
-  let hostNat: NatInfo | undefined;
-  const checkNats = () => {
-    if (!ownNat || !hostNat) return;
-    const reason = impossibleDirect(ownNat, hostNat);
-    if (reason) toRelay(reason);
-  };
   probeNatInfo(relayUrl, sig.welcome).then((nat) => {
-    ownNat = nat;
     sig.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "nat", nat } });
-    checkNats();
+    attempts.nat("own", nat);
   });
-
-  /** One connection attempt: epoch 0 is direct, epoch 1 is relay mode. */
-  const attempt = (mode: "direct" | "relay", reason: string) => {
-    rtc?.close();
-    const myEpoch = epoch;
-    const peer = new RtcPeer({
-      role: "offerer",
-      iceServers: mode === "direct" ? stun : turn,
-      iceTransportPolicy: mode === "relay" ? "relay" : "all",
-      sendSignal: (data: SignalData) => sig.send({ t: "signal", peer: 0, epoch: myEpoch, data }),
-    });
-    rtc = peer;
-    if (mode === "relay") {
-      sig.send({ t: "signal", peer: 0, epoch: myEpoch, data: { kind: "relay-mode", reason } });
-    }
-    clearTimeout(timer);
-    timer = setTimeout(
-      () =>
-        mode === "direct"
-          ? toRelay(`no direct path within ${options.p2pTimeoutMs / 1000} s`)
-          : fatal(`could not connect through the relay either (${reason})`),
-      mode === "direct" ? options.p2pTimeoutMs : RELAY_MODE_TIMEOUT_MS,
-    );
-    peer.onfailed = (why) => {
-      if (rtc !== peer) return;
-      if (mode === "direct" && !mux) toRelay(`ICE ${why.replace(/^connection /, "")}`);
-      else fatal(`peer connection ${why.replace(/^connection /, "")}`);
-    };
-    peer.start().catch((err) => fatal(`cannot create offer: ${err.message}`));
-    // The host must prove it knows the join code, over both DTLS fingerprints,
-    // before a single tunnel byte flows.
-    const authed = peer.descriptions.then((d) => auth.bind(myEpoch, d));
-    authed.catch(() => {
-      if (rtc === peer) {
-        fatal(
-          "authentication failed: wrong join code, or the relay tampered with the connection",
-        );
-      }
-    });
-    Promise.all([peer.opened, authed]).then(([channel]) => {
-      if (rtc !== peer) return;
-      clearTimeout(timer);
-      connected(peer, new Mux(channel), mode === "direct" ? "connected" : reason);
-    }, () => {/* reported via onfailed, the auth failure or the timer */});
-  };
-
-  const toRelay = (reason: string) => {
-    if (mux || epoch > 0) return;
-    if (!turn.length) {
-      return fatal(`${reason}, and the relay offers no TURN server for relay mode`);
-    }
-    epoch = 1;
-    attempt("relay", reason);
-  };
 
   const connected = async (peer: RtcPeer, m: Mux, reason: string) => {
     mux = m;
@@ -196,7 +145,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     const path = await peer.path().catch(() => null);
     const rtt = path?.rttMs ?? await m.ping().catch(() => null);
     const rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
-    const p = path?.path ?? (epoch > 0 ? "relay" : "direct");
+    const p = path?.path ?? (attempts.epoch > 0 ? "relay" : "direct");
     const pair = `${path?.local ?? "?"} ↔ ${path?.remote ?? "?"}`;
     out.emit(
       {
@@ -234,10 +183,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   sig.onmessage = (msg) => {
     if (msg.t !== "signal") return;
     const data = msg.data;
-    if (data.kind === "nat") {
-      hostNat = data.nat;
-      return checkNats();
-    }
+    if (data.kind === "nat") return attempts.nat("host", data.nat);
     if (data.kind === "reject") return fatal(`the host refused: ${data.reason}`);
     if (data.kind === "pake" || data.kind === "confirm") {
       try {
@@ -247,8 +193,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
       }
       return;
     }
-    if (msg.t !== "signal" || msg.epoch !== epoch || !rtc) return;
-    rtc.handleSignal(msg.data).catch((err) => fatal(`bad signalling: ${err.message}`));
+    attempts.handleSignal(msg.epoch, data);
   };
   sig.onclose = (reason) => {
     // Once connected, the DataChannel is what counts: the relay may come and go.
@@ -256,7 +201,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   auth.start();
-  attempt("direct", "connected");
+  attempts.start();
 
   const stop = () => finish(0);
   process.on("SIGINT", stop);

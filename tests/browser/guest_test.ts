@@ -5,7 +5,8 @@
  * shows in the page through the Service Worker. Once over WebTransport (the host
  * has a public address), once over a DataChannel with the host behind a NAT, and
  * through the relay's TURN when no direct path can exist (found early from the
- * NATs' behaviour, or after the p2p timeout). Root only.
+ * NATs' behaviour, or after the p2p timeout, over TCP where UDP is blocked).
+ * Root only.
  */
 import path from "node:path";
 import { assert, assertEquals } from "../_util/assert.ts";
@@ -45,10 +46,11 @@ const cases: Case[] = [
     path: "relay",
   },
   {
-    // A page cannot test its NAT's filtering, so here only the p2p timeout decides.
-    name: "a browser and a host both behind symmetric NATs meet through TURN after the p2p timeout",
-    host: "symmetric",
-    browser: "symmetric",
+    // No UDP: the page's NAT probe finds nothing, so the p2p timeout decides,
+    // and relay mode runs over TURN/TCP.
+    name: "a browser on a network that blocks UDP reaches the host through TURN over TCP",
+    host: "port-restricted",
+    browser: "udp-blocked",
     path: "relay",
   },
 ];

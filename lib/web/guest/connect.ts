@@ -10,12 +10,11 @@
  */
 import { SignalClient, type SignalData } from "../../signal/mod.ts";
 import { PeerAuth } from "../../peer/auth.ts";
-import { RtcPeer } from "../../rtc/mod.ts";
+import type { DataChannelAdapter, RtcPeer } from "../../rtc/mod.ts";
 import { Mux } from "../../tunnel/mux.ts";
 import { type ByteStream, tunnelStreamToWeb } from "../../tunnel/web_streams.ts";
-import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "../../peer/ice.ts";
-import { impossibleDirect } from "../../peer/nat_verdict.ts";
-import type { NatInfo } from "../../signal/mod.ts";
+import { splitIceServers } from "../../peer/ice.ts";
+import { GuestAttempts } from "../../peer/attempts.ts";
 import { probeBrowserNat } from "./nat.ts";
 import {
   checkOfferTag,
@@ -69,9 +68,6 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
 
   return new Promise<Transport>((resolve, reject) => {
     let done = false;
-    let epoch = 0;
-    let rtc: RtcPeer | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
     /** Settles with the WebTransport attempt's result, or null if the host offers none. */
     let wtDone: (t: Transport | null) => void = () => {};
     const wtResult = new Promise<Transport | null>((r) => wtDone = r);
@@ -93,8 +89,7 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
     const fail = (message: string) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
-      rtc?.close();
+      attempts.close();
       sig.close();
       reject(new Error(message));
     };
@@ -106,85 +101,61 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       }
       done = true;
       winner = t;
-      clearTimeout(timer);
-      if (t.path === "webtransport") rtc?.close();
-      // Connected peer to peer: the relay is no longer needed.
-      sig.close();
+      attempts.settle();
+      if (t.path === "webtransport") attempts.rtc?.close();
+      // The signalling stays open, as the CLI guest's does: the host may not
+      // have seen its side of the DataChannel open yet, and a guest leaving the
+      // relay before that counts as gone.
+      sig.onclose = null;
       resolve(t);
     };
 
-    const attempt = (mode: "direct" | "relay", reason: string) => {
-      rtc?.close();
-      const myEpoch = epoch;
-      const peer = new RtcPeer({
-        role: "offerer",
-        iceServers: mode === "direct" ? stun : turn,
-        iceTransportPolicy: mode === "relay" ? "relay" : "all",
-        sendSignal: (data) => send(myEpoch, data),
-      });
-      rtc = peer;
-      if (mode === "relay") send(myEpoch, { kind: "relay-mode", reason });
-      clearTimeout(timer);
-      timer = setTimeout(
-        () =>
-          mode === "direct"
-            ? toRelay(`no direct path within ${p2pTimeoutMs / 1000} s`)
-            : fail(`could not connect through the relay either (${reason})`),
-        mode === "direct" ? p2pTimeoutMs : RELAY_MODE_TIMEOUT_MS,
-      );
-      peer.onfailed = (why) => {
-        if (rtc !== peer || done) return;
-        if (mode === "direct") toRelay(`ICE ${why.replace(/^connection /, "")}`);
-        else fail(`peer connection ${why.replace(/^connection /, "")}`);
+    /** A DataChannel opened: use it, unless a WebTransport session is on its way. */
+    const channelOpen = async (peer: RtcPeer, channel: DataChannelAdapter, mode: string) => {
+      attempts.settle();
+      const mux = new Mux(channel);
+      const info = await peer.path().catch(() => null);
+      const path: PathKind = info?.path ?? (mode === "relay" ? "relay" : "direct");
+      let closed: (why: string) => void = () => {};
+      const t: Transport = {
+        path,
+        detail: info ? `${info.local} ↔ ${info.remote}` : mode,
+        rttMs: info?.rttMs ?? null,
+        open: () => Promise.resolve(tunnelStreamToWeb(mux.openStream())),
+        closed: new Promise((r) => closed = r),
+        close: () => {
+          mux.close("guest left");
+          peer.close();
+        },
       };
-      peer.start().catch((err) => fail(`cannot create offer: ${err.message}`));
-      const authed = peer.descriptions.then((d) => auth.bind(myEpoch, d));
-      authed.then(keyed, () => {
-        if (rtc === peer) {
-          fail("authentication failed: wrong join code, or the relay tampered with the connection");
-        }
-      });
-      Promise.all([peer.opened, authed]).then(async ([channel]) => {
-        if (rtc !== peer || done) return;
-        const mux = new Mux(channel);
-        const info = await peer.path().catch(() => null);
-        const path: PathKind = info?.path ?? (mode === "relay" ? "relay" : "direct");
-        let closed: (why: string) => void = () => {};
-        const t: Transport = {
-          path,
-          detail: info ? `${info.local} ↔ ${info.remote}` : mode,
-          rttMs: info?.rttMs ?? null,
-          open: () => Promise.resolve(tunnelStreamToWeb(mux.openStream())),
-          closed: new Promise((r) => closed = r),
-          close: () => {
-            mux.close("guest left");
-            peer.close();
-          },
-        };
-        mux.onclose = (why) => closed(why);
-        rtcReady = t;
-        if (hostOffers === false) return win(t);
-        status("connected over WebRTC; waiting briefly for WebTransport ...");
-        const wt = await Promise.race([
-          wtResult,
-          new Promise<null>((r) => setTimeout(() => r(null), WT_GRACE_MS)),
-        ]);
-        if (!wt) win(t);
-      }, () => {/* reported via onfailed, the auth failure or the timer */});
+      mux.onclose = (why) => closed(why);
+      rtcReady = t;
+      if (hostOffers === false) return win(t);
+      status("connected over WebRTC; waiting briefly for WebTransport ...");
+      const wt = await Promise.race([
+        wtResult,
+        new Promise<null>((r) => setTimeout(() => r(null), WT_GRACE_MS)),
+      ]);
+      if (!wt) win(t);
     };
 
-    const toRelay = (reason: string) => {
-      if (done || epoch > 0 || rtcReady) return;
-      if (!turn.length) return fail(`${reason}, and the relay offers no TURN server`);
-      status(`${reason}: trying through the relay ...`);
-      epoch = 1;
-      attempt("relay", reason);
-    };
+    const attempts = new GuestAttempts({
+      auth,
+      stun,
+      turn,
+      p2pTimeoutMs,
+      send,
+      onopen: (peer, channel, mode) => {
+        if (!done) channelOpen(peer, channel, mode);
+      },
+      onfatal: fail,
+      onrelay: (reason) => status(`${reason}: trying through the relay ...`),
+      onauthed: keyed,
+    });
 
     const tryWebTransport = async (urls: string[], certHash: Uint8Array, key: Uint8Array) => {
       status("trying WebTransport to the host ...");
-      const attempts = urls.map((url) => openWebTransport(url, certHash, key, self));
-      const t = await firstOf(attempts);
+      const t = await firstOf(urls.map((url) => openWebTransport(url, certHash, key, self)));
       if (t) win(t);
       else if (rtcReady) win(rtcReady);
       return t;
@@ -194,10 +165,7 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       if (msg.t !== "signal" || done) return;
       const data = msg.data;
       if (data.kind === "reject") return fail(`the host refused: ${data.reason}`);
-      if (data.kind === "nat") {
-        hostNat = data.nat;
-        return checkNats();
-      }
+      if (data.kind === "nat") return attempts.nat("host", data.nat);
       if (data.kind === "pake" || data.kind === "confirm") {
         try {
           auth.handle(msg.epoch, data);
@@ -223,31 +191,23 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
         }).then(wtDone, () => wtDone(null));
         return;
       }
-      if (msg.epoch !== epoch || !rtc) return;
-      rtc.handleSignal(data).catch((err) => fail(`bad signalling: ${err.message}`));
+      attempts.handleSignal(msg.epoch, data);
     };
     sig.onclose = (reason) => fail(`the relay closed the session: ${reason}`);
 
     // As the CLI guest does: with both NATs known, skip a hopeless direct attempt.
-    let ownNat: NatInfo | undefined;
-    let hostNat: NatInfo | undefined;
-    const checkNats = () => {
-      if (!ownNat || !hostNat || done) return;
-      const reason = impossibleDirect(ownNat, hostNat);
-      if (reason) toRelay(reason);
-    };
     // The relay's STUN host as it named itself in the ICE servers (behind a TLS
     // proxy, the page's origin may be another machine).
     const stunHost = /^stuns?:(\[[^\]]+\]|[^:]+)/.exec(stun[0]?.urls[0] ?? "")?.[1] ??
       new URL(o.relayUrl).hostname;
-    probeBrowserNat(stunHost, sig.welcome.stun_port, sig.welcome.stun_alt_port).then((nat) => {
-      ownNat = nat;
-      checkNats();
-    }, () => {});
+    probeBrowserNat(stunHost, sig.welcome.stun_port, sig.welcome.stun_alt_port).then(
+      (nat) => attempts.nat("own", nat),
+      () => {},
+    );
 
     send(0, { kind: "browser", webtransport: typeof WebTransport === "function" });
     auth.start();
-    attempt("direct", "connected");
+    attempts.start();
     status("connecting peer to peer ...");
   });
 }
