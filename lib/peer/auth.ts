@@ -119,13 +119,25 @@ export class PeerAuth {
    * verifies; rejects with AuthError when it does not.
    */
   bind(epoch: number, descriptions: { local: string; remote: string }): Promise<void> {
-    const st = this.#epoch(epoch);
     const local = sdpFingerprint(descriptions.local);
     const remote = sdpFingerprint(descriptions.remote);
     if (!local || !remote) {
+      const st = this.#epoch(epoch);
       st.reject(new AuthError("a session description has no DTLS fingerprint"));
       return st.promise;
     }
+    return this.bindFingerprints(epoch, { local, remote });
+  }
+
+  /**
+   * Bind an attempt's two certificate fingerprints ("SHA-256 AB:CD:...": ours
+   * and the peer's, e.g. the QUIC data plane's self-signed certificates, see
+   * lib/quic/proof.ts): resolves once the peer's confirmation for `epoch`
+   * verifies over the same two; rejects with AuthError when it does not.
+   */
+  bindFingerprints(epoch: number, fingerprints: { local: string; remote: string }): Promise<void> {
+    const st = this.#epoch(epoch);
+    const { local, remote } = fingerprints;
     st.fingerprints = this.#o.role === "initiator"
       ? { initiator: local, responder: remote }
       : { initiator: remote, responder: local };

@@ -1,2 +1,2 @@
-export { type PathInfo, type PeerOptions, RtcPeer } from "./peer.ts";
+export { type PathInfo, type PeerOptions, RtcPeer, webrtcUnavailable } from "./peer.ts";
 export { DataChannelAdapter } from "./channel.ts";

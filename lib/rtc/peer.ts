@@ -3,7 +3,6 @@
  * trickle ICE through the relay's signalling. The DataChannel is negotiated
  * out of band (both sides create id 0), so there is no DCEP round trip.
  */
-import wrtc from "@roamhq/wrtc";
 import type { SignalData } from "../signal/mod.ts";
 import { DataChannelAdapter } from "./channel.ts";
 
@@ -63,8 +62,26 @@ export interface RawDataChannel {
   close(): void;
 }
 
-const PC = (wrtc as unknown as { RTCPeerConnection: new (c: unknown) => RTCPeerConnectionLike })
-  .RTCPeerConnection;
+type PeerConnectionClass = new (c: unknown) => RTCPeerConnectionLike;
+
+/**
+ * @roamhq/wrtc is loaded here, once, and may fail (its native part missing or
+ * not loadable on this system): then RtcPeer throws and callers fall back to
+ * the QUIC data plane. A static import would stop the whole program instead.
+ */
+const loaded: { PC: PeerConnectionClass } | { error: string } = await import("@roamhq/wrtc").then(
+  (m) => {
+    const PC = (m.default as unknown as { RTCPeerConnection?: PeerConnectionClass })
+      .RTCPeerConnection;
+    return typeof PC === "function" ? { PC } : { error: "it has no RTCPeerConnection" };
+  },
+  (err: Error) => ({ error: err.message.split("\n")[0] }),
+);
+
+/** Why WebRTC cannot be used here (its native module did not load), or null when it can. */
+export function webrtcUnavailable(): string | null {
+  return "error" in loaded ? `WebRTC (@roamhq/wrtc) did not load: ${loaded.error}` : null;
+}
 
 /** "ip:port" of a candidate from getStats, or null (peer-reflexive ones may have no IP). */
 function addressOf(c: Record<string, unknown>): string | null {
@@ -92,8 +109,9 @@ export class RtcPeer {
   #sdpsDone: (d: { local: string; remote: string }) => void = () => {};
 
   constructor(options: PeerOptions) {
+    if ("error" in loaded) throw new Error(webrtcUnavailable()!);
     this.#options = options;
-    this.#pc = new PC({
+    this.#pc = new loaded.PC({
       iceServers: options.iceServers,
       iceTransportPolicy: options.iceTransportPolicy ?? "all",
     });

@@ -23,8 +23,10 @@ export {
   type HostStreams,
   type HostStreamsOptions,
   isLoopback,
+  muxLink,
   serveGuestPort,
   serveHostStreams,
+  type TunnelLink,
 } from "./tcp.ts";
 export {
   decodeFrame,

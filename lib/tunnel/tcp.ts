@@ -75,6 +75,40 @@ export function bridgeTcp(stream: TunnelStream, socket: net.Socket): Promise<voi
   });
 }
 
+/**
+ * What a guest port sends its TCP connections through: a {@link Mux} (the
+ * DataChannel data plane), or one stream per connection of a QUIC
+ * connection (lib/peer/quic_link.ts).
+ */
+export interface TunnelLink {
+  /** True once nothing more can go through. */
+  readonly closed: boolean;
+  /**
+   * Carry `socket` (accepted paused, with `allowHalfOpen`) to the host and
+   * resume it once its bytes have somewhere to go. Settles when the
+   * connection is done; never rejects (a failure destroys the socket).
+   */
+  bridge(socket: net.Socket): Promise<void>;
+}
+
+/** A mux as a {@link TunnelLink}: one tunnel stream per socket. */
+export function muxLink(mux: Mux): TunnelLink {
+  return {
+    get closed() {
+      return mux.closed;
+    },
+    bridge(socket) {
+      const done = bridgeTcp(mux.openStream(), socket);
+      socket.resume();
+      return done;
+    },
+  };
+}
+
+function asLink(link: Mux | TunnelLink): TunnelLink {
+  return "openStream" in link ? muxLink(link) : link;
+}
+
 /** Options for {@link serveGuestPort}. */
 export interface GuestPortOptions {
   /** Address to listen on. Default "127.0.0.1". */
@@ -93,10 +127,11 @@ export interface GuestPort {
   readonly hostname: string;
   readonly port: number;
   /**
-   * Send new connections, and those waiting, through `mux`. Call again with a
-   * replacement mux (a new path): connections already bridged stay on theirs.
+   * Send new connections, and those waiting, through `link` (a mux or another
+   * {@link TunnelLink}). Call again with a replacement (a new path):
+   * connections already bridged stay on theirs.
    */
-  attach(mux: Mux): void;
+  attach(link: Mux | TunnelLink): void;
   /** Stop listening and close every connection. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -104,14 +139,15 @@ export interface GuestPort {
 
 /**
  * Listen on a local TCP port; every accepted connection becomes a stream of the
- * attached mux. The port may be opened before the peer connection exists: pass
- * a promise of the mux (or null and call `attach` later). Connections accepted
- * while no open mux is attached wait, unread, and go through once one is; they
- * are closed after `pendingTimeoutMs`, or at once if the promise rejects. A mux
- * that closes is detached: new connections wait for the next `attach`.
+ * attached mux (or other link). The port may be opened before the peer
+ * connection exists: pass a promise of the link (or null and call `attach`
+ * later). Connections accepted while no open link is attached wait, unread,
+ * and go through once one is; they are closed after `pendingTimeoutMs`, or at
+ * once if the promise rejects. A link that closes is detached: new
+ * connections wait for the next `attach`.
  */
 export async function serveGuestPort(
-  mux: Mux | Promise<Mux> | null,
+  mux: Mux | TunnelLink | Promise<Mux | TunnelLink> | null,
   options: GuestPortOptions = {},
 ): Promise<GuestPort> {
   const hostname = options.hostname ?? "127.0.0.1";
@@ -120,7 +156,7 @@ export async function serveGuestPort(
     throw new RangeError(`pendingTimeoutMs must be a positive integer, got ${pendingTimeoutMs}`);
   }
 
-  let current: Mux | null = null;
+  let current: TunnelLink | null = null;
   let closing = false;
   const sockets = new Set<net.Socket>();
   const waiting = new Map<net.Socket, ReturnType<typeof setTimeout>>();
@@ -128,18 +164,17 @@ export async function serveGuestPort(
 
   const bridge = (socket: net.Socket): boolean => {
     if (!current || current.closed) return false;
-    const done = bridgeTcp(current.openStream(), socket);
+    const done = current.bridge(socket);
     bridges.add(done);
     done.finally(() => bridges.delete(done));
-    socket.resume();
     return true;
   };
   const wait = (socket: net.Socket) => {
     waiting.set(socket, setTimeout(() => socket.destroy(), pendingTimeoutMs));
   };
-  const attach = (next: Mux) => {
+  const attach = (next: Mux | TunnelLink) => {
     if (closing) return;
-    current = next;
+    current = asLink(next);
     for (const [socket, timer] of waiting) {
       clearTimeout(timer);
       waiting.delete(socket);
