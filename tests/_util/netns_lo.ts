@@ -29,6 +29,20 @@ export async function createLoopbackNs(): Promise<LoopbackNs> {
     await run(["ip", "netns", "del", ns]);
   };
   try {
+    // IPv4 only, before any interface exists, as in the lab: IPv6 addresses
+    // appearing a moment later (after duplicate address detection) make
+    // Chromium abort its requests with ERR_NETWORK_CHANGED.
+    await runChecked([
+      "ip",
+      "netns",
+      "exec",
+      ns,
+      "sysctl",
+      "-q",
+      "-w",
+      "net.ipv6.conf.all.disable_ipv6=1",
+      "net.ipv6.conf.default.disable_ipv6=1",
+    ]);
     for (
       const cmd of [
         ["link", "set", "lo", "up"],
