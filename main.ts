@@ -127,6 +127,13 @@ function publicUrlArg(text: string | undefined): string | undefined {
   return u.origin;
 }
 
+function transportArg(text: string): "webrtc" | "quic" {
+  if (text !== "webrtc" && text !== "quic") {
+    throw new UsageError(`--transport must be webrtc or quic, got "${text}"`);
+  }
+  return text;
+}
+
 function listenArg(text: string): { hostname: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:]+)):(\d+)$/.exec(text);
   if (!m) throw new UsageError(`--listen must be HOST:PORT, got "${text}"`);
@@ -174,6 +181,11 @@ async function main(argv: string[]): Promise<number> {
       "--token <secret>",
       "the relay's access secret, if it was started with --token (env TUN_TOKEN)",
     );
+  const transportOpt = () =>
+    new Option(
+      "--transport <kind>",
+      "data plane: webrtc (a DataChannel) or quic (Deno's QUIC); quic when WebRTC cannot load",
+    ).default("webrtc");
   const relayOpt = () =>
     new Option(
       "--relay <url>",
@@ -284,6 +296,7 @@ async function main(argv: string[]): Promise<number> {
     .argument("[code]", "with status: the join code (or just its first group)")
     .addOption(relayOpt())
     .addOption(p2pTimeout())
+    .addOption(transportOpt())
     .option("--max-guests <n>", "refuse guests beyond this many at once")
     .option("--once", "accept one guest only, and stop when it leaves")
     .option(
@@ -315,6 +328,7 @@ async function main(argv: string[]): Promise<number> {
         once: !!o.once,
         auditLog: o.auditLog,
         token: tokenArg(o.token),
+        transport: transportArg(o.transport),
         command: process.env.TUN_ARGV0 || "tun",
         out: new Output({ json: !!o.json }),
       });
@@ -327,6 +341,7 @@ async function main(argv: string[]): Promise<number> {
     .option("--bind <address>", "local address to listen on", "127.0.0.1")
     .addOption(relayOpt())
     .addOption(p2pTimeout())
+    .addOption(transportOpt())
     .addOption(tokenOpt())
     .option("--json", "print newline-delimited JSON events (ready, path, error)")
     .action(async (codeText: string, o) => {
@@ -347,6 +362,7 @@ async function main(argv: string[]): Promise<number> {
         relayUrl,
         p2pTimeoutMs: timeout,
         token: tokenArg(o.token),
+        transport: transportArg(o.transport),
         out: new Output({ json: !!o.json }),
       });
     });

@@ -6,18 +6,23 @@
  * DataChannel opens within --p2p-timeout, or ICE fails sooner, the guest asks
  * the host for relay mode and both make a new, relay-only peer connection
  * through the relay's TURN server. That switch is quiet: one `path` line.
+ *
+ * With --transport quic (or when @roamhq/wrtc does not load) the QUIC data
+ * plane does the same (quic_attempts.ts): direct QUIC between the peers'
+ * endpoints, else streams spliced through the relay's QUIC listener.
  */
 import { tokenParams } from "../auth/mod.ts";
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
-import { type IceServer, SignalClient } from "../signal/mod.ts";
-import type { RtcPeer } from "../rtc/mod.ts";
-import { Mux, serveGuestPort } from "../tunnel/mod.ts";
+import { type IceServer, type Message, SignalClient } from "../signal/mod.ts";
+import { type RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
+import { Mux, serveGuestPort, type TunnelLink } from "../tunnel/mod.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
 import type { Output } from "../cli/output.ts";
 import { stunUrl } from "./relay_url.ts";
 import { probeNatInfo } from "./nat.ts";
 import { GuestAttempts } from "./attempts.ts";
+import { type QuicAttempts, type QuicOpen } from "./quic_attempts.ts";
 import { PeerAuth } from "./auth.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
@@ -33,6 +38,11 @@ export interface GuestOptions {
   p2pTimeoutMs: number;
   /** The relay's access secret, if it requires tokens. */
   token?: string;
+  /**
+   * The data plane: "webrtc" (default; a DataChannel) or "quic" (Deno's QUIC,
+   * lib/quic). "webrtc" becomes "quic" when @roamhq/wrtc does not load.
+   */
+  transport?: "webrtc" | "quic";
   out: Output;
 }
 
@@ -62,10 +72,15 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     finish(1);
   };
 
+  // WebRTC unless asked otherwise or unavailable.
+  const noWebrtc = options.transport === "quic" ? null : webrtcUnavailable();
+  const transport = options.transport === "quic" || noWebrtc ? "quic" : "webrtc";
+  if (noWebrtc) out.say(out.yellow(`note: ${noWebrtc}; using QUIC`));
+
   // Listen first, so the port number is known early and early connections wait.
-  let resolveMux: (m: Mux) => void = () => {};
+  let resolveMux: (m: Mux | TunnelLink) => void = () => {};
   let rejectMux: (e: Error) => void = () => {};
-  const muxReady = new Promise<Mux>((res, rej) => {
+  const muxReady = new Promise<Mux | TunnelLink>((res, rej) => {
     resolveMux = res;
     rejectMux = rej;
   });
@@ -87,6 +102,9 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   let iceServers: IceServer[] = [];
   let stopAttempts = () => {};
   let mux: Mux | undefined;
+  /** What carries connections now (a mux, or a QUIC link). */
+  let link: Mux | TunnelLink | undefined;
+  let joinedMsg: Extract<Message, { t: "joined" }> | undefined;
   const cleanup = () => {
     stopAttempts();
     rejectMux(new Error("stopped"));
@@ -99,7 +117,10 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     signal = await SignalClient.connect({ relayUrl, params: tokenParams(options.token) });
     signal.send({ t: "join", name: code.name });
     const joined = await signal.next(["joined"]);
-    if (joined.t === "joined") iceServers = joined.ice;
+    if (joined.t === "joined") {
+      iceServers = joined.ice;
+      joinedMsg = joined;
+    }
   } catch (err) {
     cleanup();
     out.error(`cannot join ${code.name}: ${(err as Error).message}`);
@@ -116,6 +137,40 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     sessionName: code.name,
     send: (e, data) => sig.send({ t: "signal", peer: 0, epoch: e, data }),
   });
+  // Messages that arrive before the handler below is set (the host's NAT
+  // report, while the QUIC endpoint opens) are kept and handled then.
+  const early: Message[] = [];
+  sig.onmessage = (msg) => early.push(msg);
+  // The QUIC data plane: its endpoint first, so its offer is our first message.
+  let quic: QuicAttempts | undefined;
+  if (transport === "quic") {
+    if (!sig.welcome.quic) {
+      cleanup();
+      out.error("the relay has no QUIC listener: it needs Deno, and --transport quic needs one");
+      return 1;
+    }
+    try {
+      const { QuicAttempts } = await import("./quic_attempts.ts");
+      quic = await QuicAttempts.open({
+        relayHost: new URL(relayUrl).hostname,
+        relay: sig.welcome.quic,
+        peer: joinedMsg?.peer ?? 0,
+        token: joinedMsg?.quic_token ?? null,
+        auth,
+        p2pTimeoutMs: options.p2pTimeoutMs,
+        send: (e, data) => sig.send({ t: "signal", peer: 0, epoch: e, data }),
+        onopen: (open) => quicConnected(open),
+        onfatal: (message) => fatal(message),
+      });
+    } catch (err) {
+      cleanup();
+      out.error(`cannot reach the relay's QUIC listener: ${(err as Error).message}`);
+      return 1;
+    }
+    const q = quic;
+    stopAttempts = () => q.close();
+  }
+
   const attempts = new GuestAttempts({
     auth,
     stun,
@@ -128,33 +183,81 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     },
     onfatal: (message) => fatal(message),
   });
-  stopAttempts = () => attempts.close();
+  if (!quic) stopAttempts = () => attempts.close();
 
   // Our NAT's behaviour, probed in parallel with the direct attempt (RFC 5780,
   // lib/nat); with the host's it can rule the direct attempt out early.
   probeNatInfo(relayUrl, sig.welcome).then((nat) => {
     sig.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "nat", nat } });
-    attempts.nat("own", nat);
+    (quic ?? attempts).nat("own", nat);
   });
+
+  /** Send connections through `next`: the first link, or one replacing it. */
+  const use = (next: Mux | TunnelLink) => {
+    link = next;
+    if (!ready) resolveMux(next);
+    else listener.attach(next);
+  };
 
   const connected = async (peer: RtcPeer, m: Mux, reason: string) => {
     mux = m;
     m.onclose = (why) => fatal(`the host closed the connection (${why})`);
-    if (!ready) resolveMux(m);
-    else listener.attach(m);
+    use(m);
     const path = await peer.path().catch(() => null);
     const rtt = path?.rttMs ?? await m.ping().catch(() => null);
-    const rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
     const p = path?.path ?? (attempts.epoch > 0 ? "relay" : "direct");
-    const pair = `${path?.local ?? "?"} ↔ ${path?.remote ?? "?"}`;
+    report({
+      path: p,
+      transport: "webrtc",
+      reason,
+      rtt,
+      local_candidate: path?.local,
+      remote_candidate: path?.remote,
+      remote_address: path?.remoteAddress ?? undefined,
+      pair: `${path?.local ?? "?"} ↔ ${path?.remote ?? "?"}`,
+    });
+  };
+
+  const quicConnected = (open: QuicOpen) => {
+    use(open.link);
+    report({
+      path: open.path,
+      transport: "quic",
+      reason: open.reason,
+      rtt: open.rttMs,
+      local_address: open.local,
+      remote_address: open.remote ?? undefined,
+      pair: open.path === "direct"
+        ? `QUIC ${open.local} ↔ ${open.remote}`
+        : "QUIC, through the relay",
+    });
+  };
+
+  /** The `path` event, and `ready` the first time. */
+  const report = (r: {
+    path: string;
+    transport: "webrtc" | "quic";
+    reason: string;
+    rtt: number | null;
+    local_candidate?: string;
+    remote_candidate?: string;
+    local_address?: string;
+    remote_address?: string;
+    pair: string;
+  }) => {
+    const rttMs = r.rtt === null ? null : Math.round(r.rtt * 10) / 10;
+    const p = r.path;
+    const { reason, pair } = r;
     out.emit(
       {
         event: "path",
         path: p,
+        transport: r.transport,
         reason,
-        local_candidate: path?.local,
-        remote_candidate: path?.remote,
-        remote_address: path?.remoteAddress,
+        local_candidate: r.local_candidate,
+        remote_candidate: r.remote_candidate,
+        local_address: r.local_address,
+        remote_address: r.remote_address,
         rtt_ms: rttMs,
       },
       p === "relay" ? `path: relay (${reason})` : undefined,
@@ -166,11 +269,12 @@ export async function runGuest(options: GuestOptions): Promise<number> {
       {
         event: "ready",
         path: p,
+        transport: r.transport,
         port: listener.port,
         rtt_ms: rttMs,
         elapsed_ms: elapsed,
-        local_candidate: path?.local,
-        remote_candidate: path?.remote,
+        local_candidate: r.local_candidate,
+        remote_candidate: r.remote_candidate,
       },
       [
         `${out.bold("tun p2p-join")}  ${code.name}`,
@@ -183,7 +287,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   sig.onmessage = (msg) => {
     if (msg.t !== "signal") return;
     const data = msg.data;
-    if (data.kind === "nat") return attempts.nat("host", data.nat);
+    if (data.kind === "nat") return (quic ?? attempts).nat("host", data.nat);
     if (data.kind === "reject") return fatal(`the host refused: ${data.reason}`);
     if (data.kind === "pake" || data.kind === "confirm") {
       try {
@@ -193,15 +297,23 @@ export async function runGuest(options: GuestOptions): Promise<number> {
       }
       return;
     }
-    attempts.handleSignal(msg.epoch, data);
+    (quic ?? attempts).handleSignal(msg.epoch, data);
   };
   sig.onclose = (reason) => {
-    // Once connected, the DataChannel is what counts: the relay may come and go.
-    if (!mux) fatal(`relay closed the session: ${reason}`);
+    // Once connected directly, that connection is what counts: the relay may
+    // come and go. Relay mode over QUIC needs the session at the relay.
+    if (!link || (quic && quic.epoch > 0)) fatal(`relay closed the session: ${reason}`);
   };
 
-  auth.start();
-  attempts.start();
+  for (const msg of early.splice(0)) sig.onmessage(msg);
+
+  if (quic) {
+    quic.start(); // the offer goes first: it tells the host which data plane
+    auth.start();
+  } else {
+    auth.start();
+    attempts.start();
+  }
 
   const stop = () => finish(0);
   process.on("SIGINT", stop);

@@ -6,13 +6,17 @@
  * Each guest starts with a direct attempt (epoch 0). If the guest asks for
  * relay mode (epoch 1), the host drops the direct attempt and answers a
  * relay-only offer through the relay's TURN server.
+ *
+ * A guest's first signalling message says which data plane it uses: `quic`
+ * (the QUIC data plane, quic_host.ts) or anything else (WebRTC). The host
+ * serves both kinds at once, WebRTC only when @roamhq/wrtc loads.
  */
 import { tokenParams } from "../auth/mod.ts";
 import net from "node:net";
 import process from "node:process";
 import { formatJoinCode, mintSecret } from "../code/mod.ts";
 import { type IceServer, SignalClient, type SignalData } from "../signal/mod.ts";
-import { type PathInfo, RtcPeer } from "../rtc/mod.ts";
+import { type PathInfo, RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
 import { Mux, serveHostStreams } from "../tunnel/mod.ts";
 import { discoveryPort, startResponder } from "../discovery/mod.ts";
 import { type Relay, startRelay } from "../../relay/mod.ts";
@@ -26,6 +30,7 @@ import { AuditLog } from "./audit.ts";
 import { type DevCert, devCert } from "../cli/dev_cert.ts";
 import { HostWebTransport, type WebTransportLink } from "./host_webtransport.ts";
 import { WEBTRANSPORT_KEY_LABEL } from "./webtransport_auth.ts";
+import { HostQuic, type HostQuicGuest } from "./quic_host.ts";
 
 export interface HostOptions {
   /** The local TCP port to share (dialled on 127.0.0.1 only). */
@@ -44,6 +49,12 @@ export interface HostOptions {
   auditLog: string;
   /** The relay's access secret, if it requires tokens. */
   token?: string;
+  /**
+   * "webrtc" (default): WebRTC guests and QUIC guests alike; "quic": QUIC
+   * guests only (WebRTC is not loaded). Without a loadable @roamhq/wrtc the
+   * host serves QUIC guests only either way.
+   */
+  transport?: "webrtc" | "quic";
   out: Output;
 }
 
@@ -54,7 +65,14 @@ interface GuestState {
   peer: number;
   from: string;
   epoch: number;
-  rtc: RtcPeer;
+  /** The WebRTC attempt's peer connection (WebRTC guests only, once they spoke). */
+  rtc?: RtcPeer;
+  /** Which data plane the guest uses, known from its first signalling message. */
+  transport?: "webrtc" | "quic";
+  /** A QUIC guest's state (quic_host.ts). */
+  quic?: HostQuicGuest;
+  /** The host's side of the guest's pair at the relay's QUIC listener, if any. */
+  quicToken: Uint8Array | null;
   auth: PeerAuth;
   /** The guest proved it knows the join code (for the current attempt). */
   authed: boolean;
@@ -78,12 +96,13 @@ interface GuestState {
 /** "webtransport", or "direct"/"relay" from the selected candidate pair, else from the attempt. */
 function pathName(g: GuestState): string {
   if (g.wt) return "webtransport";
+  if (g.quic?.path) return g.quic.path.path;
   return g.path?.path ?? (g.epoch > 0 ? "relay" : "direct");
 }
 
-/** What carries a connected guest's bytes: its mux or its WebTransport session. */
+/** What carries a connected guest's bytes: its mux, WebTransport session or QUIC link. */
 function linkOf(g: GuestState): { bytesSent: number; bytesReceived: number } | undefined {
-  return g.mux ?? g.wt;
+  return g.mux ?? g.wt ?? (g.quic?.path ? g.quic : undefined);
 }
 
 /** Whether something accepts TCP connections on 127.0.0.1:port (a hint for the user). */
@@ -169,6 +188,19 @@ export async function runHost(options: HostOptions): Promise<number> {
     return 1;
   }
   const { stun, turn } = splitIceServers(iceServers);
+  // WebRTC only when asked for and loadable; QUIC guests are served either way.
+  const noWebrtc = options.transport === "quic"
+    ? "this host takes QUIC guests only (--transport quic)"
+    : webrtcUnavailable();
+  if (noWebrtc && options.transport !== "quic") {
+    out.say(out.yellow(`note: ${noWebrtc}; serving QUIC guests only`));
+  }
+  const quic = new HostQuic({
+    targetPort: options.port,
+    relayHost: new URL(relayUrl).hostname,
+    relay: signal.welcome.quic,
+    log: (line) => out.say(out.yellow(`note: ${line}`)),
+  });
   let audit: AuditLog;
   try {
     audit = new AuditLog(options.auditLog, (m) => out.say(out.yellow(`warning: ${m}`)));
@@ -290,7 +322,8 @@ export async function runHost(options: HostOptions): Promise<number> {
     guests.delete(g.peer);
     g.mux?.close(reason);
     g.wt?.close(reason);
-    g.rtc.close();
+    g.rtc?.close();
+    g.quic?.close(reason);
     return true;
   };
 
@@ -401,7 +434,7 @@ export async function runHost(options: HostOptions): Promise<number> {
               g.mux = undefined;
               g.path = undefined;
             }
-            g.rtc.close();
+            g.rtc?.close();
             g.wt = link;
             g.rttMs = null; // the DataChannel's, if any, no longer applies
             g.since = new Date().toISOString();
@@ -418,26 +451,68 @@ export async function runHost(options: HostOptions): Promise<number> {
   /** Tell the user (and `tun p2p status`) which path a guest connected on. */
   const announce = (g: GuestState) => {
     const p = pathName(g);
+    const transport = g.wt ? "webtransport" : g.transport ?? "webrtc";
+    const remoteAddress = g.quic ? g.quic.path?.remote ?? undefined : g.path?.remoteAddress;
     out.emit(
       {
         event: "path",
         guest: g.peer,
         path: p,
+        transport,
         reason: g.reason,
         local_candidate: g.path?.local,
         remote_candidate: g.path?.remote,
-        remote_address: g.path?.remoteAddress,
+        remote_address: remoteAddress,
         rtt_ms: g.rttMs,
       },
       `guest ${g.peer}  connected  ${p === "relay" ? out.yellow(p) : out.green(p)} (${
         p === "direct"
-          ? `${g.path?.local ?? "?"} ↔ ${g.path?.remote ?? "?"}`
+          ? g.quic ? `QUIC, ${remoteAddress}` : `${g.path?.local ?? "?"} ↔ ${g.path?.remote ?? "?"}`
           : p === "webtransport"
           ? "browser, QUIC"
-          : g.reason
+          : `${g.quic ? "QUIC, " : ""}${g.reason}`
       })  rtt ${g.rttMs ?? "?"} ms`,
     );
     publish();
+  };
+
+  /** A QUIC guest's offer (its first message): answer it and start the simultaneous open. */
+  const startQuic = async (g: GuestState, offer: Extract<SignalData, { kind: "quic" }>) => {
+    const why = quic.unavailable();
+    if (why) {
+      dropGuest(g, why);
+      return reject(g.peer, g.from, `${why}; join with --transport webrtc`);
+    }
+    let qg: HostQuicGuest;
+    try {
+      qg = await quic.guest(g.peer, offer, g.auth, g.quicToken);
+    } catch (err) {
+      if (!dropGuest(g, "QUIC failed")) return;
+      return reject(g.peer, g.from, `QUIC failed at the host: ${(err as Error).message}`);
+    }
+    if (g.closed) return qg.close("guest left");
+    g.quic = qg;
+    signal.send({ t: "signal", peer: g.peer, epoch: 0, data: qg.answer });
+    qg.authed.then(() => {
+      if (g.closed) return;
+      g.authed = true;
+      g.setKeyed();
+      if (options.once) onceTaken = true;
+    }, (err: Error) => {
+      if (!g.closed) failAuth(g, err.message);
+    });
+    qg.onpath = (info) => {
+      if (g.closed) return;
+      clearTimeout(g.timer);
+      g.since = new Date().toISOString();
+      if (info.path === "direct") g.reason = "connected";
+      g.rttMs = info.rttMs === null ? null : Math.round(info.rttMs * 10) / 10;
+      announce(g);
+    };
+    qg.onclose = (reason) => endGuest(g, reason);
+    // Relay mode may have begun while the endpoint opened.
+    if (qg.path) qg.onpath(qg.path);
+    else if (g.epoch > 0) qg.relayMode();
   };
 
   /**
@@ -481,7 +556,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     publish();
   };
 
-  const startGuest = (peer: number, from: string) => {
+  const startGuest = (peer: number, from: string, quicToken: Uint8Array | null) => {
     if (retired) return reject(peer, from, "this join code was retired after failed attempts");
     if (options.once && (onceTaken || guests.size > 0)) {
       return reject(peer, from, "this share accepts one guest only");
@@ -493,7 +568,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       peer,
       from,
       epoch: 0,
-      rtc: null as unknown as RtcPeer, // set just below: answer() needs the state
+      quicToken,
       auth: new PeerAuth({
         role: "responder",
         password: secret,
@@ -511,7 +586,11 @@ export async function runHost(options: HostOptions): Promise<number> {
     };
     g.keyed = new Promise((resolve) => g.setKeyed = resolve);
     guests.set(peer, g);
-    g.rtc = answer(g);
+    // The guest's first message says which data plane it uses (onSignal).
+    g.timer = setTimeout(
+      () => endGuest(g, "guest never connected"),
+      options.p2pTimeoutMs + RELAY_MODE_TIMEOUT_MS,
+    );
     nat.then((info) => {
       if (!g.closed) signal.send({ t: "signal", peer, epoch: 0, data: { kind: "nat", nat: info } });
     });
@@ -520,6 +599,22 @@ export async function runHost(options: HostOptions): Promise<number> {
   };
 
   const onSignal = (g: GuestState, epoch: number, data: SignalData) => {
+    // The first message other than a NAT report says which data plane.
+    if (!g.transport && data.kind !== "nat") {
+      if (data.kind === "quic") {
+        g.transport = "quic";
+        startQuic(g, data);
+        return;
+      }
+      g.transport = "webrtc";
+      // A browser guest may still come over WebTransport without a DataChannel.
+      if (noWebrtc && !(data.kind === "browser" && data.webtransport)) {
+        dropGuest(g, noWebrtc);
+        return reject(g.peer, g.from, `${noWebrtc}; join with --transport quic`);
+      }
+      if (!noWebrtc) g.rtc = answer(g);
+    }
+    if (data.kind === "quic") return; // one offer per guest
     if (data.kind === "nat" || data.kind === "reject") return; // the guest decides relay mode
     if (data.kind === "webtransport") return; // host to guest only
     if (data.kind === "browser") {
@@ -545,14 +640,24 @@ export async function runHost(options: HostOptions): Promise<number> {
       return;
     }
     if (data.kind === "relay-mode") {
-      if (epoch <= g.epoch || g.mux || !turn.length) return;
+      if (g.transport === "quic") {
+        if (epoch <= g.epoch) return;
+        g.epoch = epoch;
+        g.reason = data.reason;
+        // A spliced stream may have come first: then say why now. (Before
+        // the guest's QUIC state exists, startQuic looks at the epoch.)
+        if (g.quic?.path?.path === "relay") announce(g);
+        else g.quic?.relayMode();
+        return;
+      }
+      if (epoch <= g.epoch || g.mux || !turn.length || !g.rtc) return;
       g.rtc.close();
       g.epoch = epoch;
       g.reason = data.reason;
       g.rtc = answer(g);
       return;
     }
-    if (epoch !== g.epoch) return; // a late message of an attempt given up
+    if (epoch !== g.epoch || !g.rtc) return; // a late message of an attempt given up
     g.rtc.handleSignal(data).catch((err) => endGuest(g, `bad signalling: ${err.message}`));
   };
 
@@ -564,14 +669,16 @@ export async function runHost(options: HostOptions): Promise<number> {
 
   signal.onmessage = (msg) => {
     if (msg.t === "guest") {
-      startGuest(msg.peer, `${msg.addr.address}:${msg.addr.port}`);
+      startGuest(msg.peer, `${msg.addr.address}:${msg.addr.port}`, msg.quic_token ?? null);
     } else if (msg.t === "signal") {
       const g = guests.get(msg.peer);
       if (g) onSignal(g, msg.epoch, msg.data);
     } else if (msg.t === "bye") {
       const g = guests.get(msg.peer);
-      // A guest that is already connected peer to peer no longer needs the relay.
-      if (g && !g.mux && !g.wt) endGuest(g, msg.reason);
+      // A guest that is already connected peer to peer no longer needs the relay;
+      // a QUIC guest in relay mode does.
+      const direct = g?.mux || g?.wt || g?.quic?.path?.path === "direct";
+      if (g && !direct) endGuest(g, msg.reason);
     }
   };
   signal.onclose = (reason) => {
@@ -593,7 +700,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     publish();
     if (++tick % 10 !== 0) return;
     for (const g of guests.values()) {
-      if (!g.mux) continue;
+      if (!linkOf(g)) continue;
       const st = guestStatus(g);
       const total = st.bytes_sent + st.bytes_received;
       if (lastShown.get(g.peer) === total) continue;
@@ -620,6 +727,7 @@ export async function runHost(options: HostOptions): Promise<number> {
   clearInterval(ticker);
   for (const g of [...guests.values()]) endGuest(g, "host stopped");
   webTransport?.close();
+  quic.close();
   removeStatus(name);
   await signal.close();
   responder?.close();

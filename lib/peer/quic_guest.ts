@@ -18,7 +18,15 @@ import {
   QUIC_PROOF_LABEL,
   QUIC_SEAL_LABEL,
 } from "../quic/proof.ts";
-import { accept, type Control, prove, readProof, refuseStream, select } from "../quic/control.ts";
+import {
+  accept,
+  type Control,
+  Pinger,
+  prove,
+  readProof,
+  refuseStream,
+  select,
+} from "../quic/control.ts";
 import { formatAddress } from "../quic/relay_wire.ts";
 import type { PeerAuth } from "./auth.ts";
 import { directLink, LinkCounters, relayLink } from "./quic_link.ts";
@@ -40,8 +48,8 @@ export interface QuicDirect {
   link: TunnelLink;
   /** The host's address on it. */
   remote: string;
-  /** Round trip of the selection, ms. */
-  rttMs: number;
+  /** Round trip on the connection, ms (least of a few pings), or null. */
+  rttMs: number | null;
   /** Settles when the connection ends. */
   closed: Promise<unknown>;
 }
@@ -56,6 +64,8 @@ export class GuestQuic {
   readonly #conns = new Set<QuicConnLike>();
   #authed: Promise<void> | null = null;
   #chosen: QuicConnLike | null = null;
+  /** Relay mode took over: direct connections are closed as they come. */
+  #givenUp = false;
   #resolveDirect: (d: QuicDirect) => void = () => {};
   #closed = false;
 
@@ -102,9 +112,14 @@ export class GuestQuic {
     return this.#authed;
   }
 
-  /** Relay mode: TCP connections go through the relay's splice, sealed end to end. */
+  /**
+   * Relay mode: TCP connections go through the relay's splice, sealed end to
+   * end. The direct attempt ends: no connection is selected after this.
+   */
   relayLink(): TunnelLink | null {
     if (!this.#o.token) return null;
+    this.#givenUp = true;
+    for (const conn of this.#conns) conn.close({ closeCode: 0, reason: "relay mode" });
     return relayLink(this.#endpoint.relay, this.#o.token, async () => {
       await this.#authed;
       return this.#o.auth.deriveKey(QUIC_SEAL_LABEL, 32);
@@ -169,7 +184,7 @@ export class GuestQuic {
 
   /** Remember a connection (closed with the rest once one is chosen); false if one already is. */
   #track(conn: QuicConnLike): boolean {
-    if (this.#closed || this.#chosen) {
+    if (this.#closed || this.#chosen || this.#givenUp) {
       conn.close({ closeCode: 0, reason: "another connection was chosen" });
       return false;
     }
@@ -180,7 +195,7 @@ export class GuestQuic {
 
   /** A proven connection: the first one is selected, the rest are closed. */
   async #proven(conn: QuicConnLike, control: Control) {
-    if (this.#chosen) {
+    if (this.#chosen || this.#givenUp) {
       conn.close({ closeCode: 0, reason: "another connection was chosen" });
       return;
     }
@@ -188,7 +203,8 @@ export class GuestQuic {
     for (const other of this.#conns) {
       if (other !== conn) other.close({ closeCode: 0, reason: "another connection was chosen" });
     }
-    const rttMs = await select(control);
+    await select(control);
+    const rttMs = await new Pinger(control).rtt();
     const { address, port } = conn.remote;
     this.#resolveDirect({
       link: directLink(conn, this.counters),

@@ -20,7 +20,15 @@ import {
   QUIC_PROOF_LABEL,
   QUIC_SEAL_LABEL,
 } from "../quic/proof.ts";
-import { accept, type Control, prove, readProof, refuseStream, selected } from "../quic/control.ts";
+import {
+  accept,
+  type Control,
+  Pinger,
+  prove,
+  readProof,
+  refuseStream,
+  selected,
+} from "../quic/control.ts";
 import { formatAddress } from "../quic/relay_wire.ts";
 import type { PeerAuth } from "./auth.ts";
 import { LinkCounters, serveSpliced, serveStream } from "./quic_link.ts";
@@ -273,9 +281,8 @@ export class HostQuicGuest extends LinkCounters {
     if (this.#closed) throw new Error("guest is gone");
     await this.authed;
     if (!checkProof(this.#proofKey(), proof, this.#peer, "guest")) throw new Error("bad proof");
-    const t0 = performance.now();
     await accept(control);
-    this.#proven(conn, streams, control, () => performance.now() - t0);
+    this.#proven(conn, streams, control);
   }
 
   #proofKey(): Uint8Array {
@@ -287,11 +294,11 @@ export class HostQuicGuest extends LinkCounters {
     if (this.#closed) return conn.close({ closeCode: 0, reason: "guest is gone" });
     try {
       await this.authed;
-      const { control, rttMs } = await prove(
+      const { control } = await prove(
         conn,
         clientProof(this.#proofKey(), this.#peer, "host"),
       );
-      this.#proven(conn, conn.incomingBidirectionalStreams.getReader(), control, () => rttMs);
+      this.#proven(conn, conn.incomingBidirectionalStreams.getReader(), control);
     } catch {
       conn.close({ closeCode: 1, reason: "not proven" });
     }
@@ -299,14 +306,12 @@ export class HostQuicGuest extends LinkCounters {
 
   /**
    * A proven connection: serve the guest's streams on it, and announce the
-   * direct path when the guest selects it. `rtt` gives the control round trip
-   * (proof to acceptance, or acceptance to selection).
+   * direct path (with a measured round trip) when the guest selects it.
    */
   #proven(
     conn: QuicConnLike,
     streams: ReadableStreamDefaultReader<QuicStreamLike>,
     control: Control,
-    rtt: () => number,
   ) {
     if (this.#closed) return conn.close({ closeCode: 0, reason: "guest is gone" });
     this.#conns.add(conn);
@@ -322,11 +327,12 @@ export class HostQuicGuest extends LinkCounters {
         else serveStream(value, this.#targetPort, this);
       }
     })().catch(() => {});
-    selected(control).then(() => {
+    selected(control).then(async () => {
       if (this.#closed) return;
       this.#chosen = conn;
+      const rttMs = await new Pinger(control).rtt();
       const { address, port } = conn.remote;
-      this.#setPath({ path: "direct", remote: formatAddress(address, port), rttMs: rtt() });
+      this.#setPath({ path: "direct", remote: formatAddress(address, port), rttMs });
     }, () => {/* not the chosen one: the guest closes it */});
   }
 

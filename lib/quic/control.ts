@@ -7,6 +7,7 @@
  *     listener -> dialler    ACCEPTED
  *     guest    -> host       SELECT             (on the chosen connection only)
  *     host     -> guest      SELECTED
+ *     either   -> other      PING, answered PONG (after the selection; round trips)
  */
 import type { QuicConnLike, QuicStreamLike } from "../runtime/mod.ts";
 import { ACCEPTED, PROOF_LENGTH, SELECT } from "./proof.ts";
@@ -14,6 +15,8 @@ import { PrefixReader, withTimeout } from "./stream_reader.ts";
 
 /** The host's answer to SELECT. */
 export const SELECTED = 0x03;
+export const PING = 0x04;
+export const PONG = 0x05;
 
 /** How long the other side may take to answer on the control stream. */
 export const CONTROL_TIMEOUT_MS = 10_000;
@@ -73,6 +76,54 @@ export async function selected(control: Control): Promise<void> {
   const b = await control.r.byte();
   if (b !== SELECT) throw new Error("the control stream ended without a selection");
   await control.writer.write(new Uint8Array([SELECTED]));
+}
+
+/**
+ * After the selection both ends answer PINGs on the control stream and time
+ * their own. The first round trips on a fresh stream run slow (code not yet
+ * warm, and QUIC ACK delays), so {@link rtt} takes the least of a few.
+ */
+export class Pinger {
+  readonly #control: Control;
+  #pong: (() => void) | null = null;
+
+  constructor(control: Control) {
+    this.#control = control;
+    (async () => {
+      for (;;) {
+        const b = await control.r.byte();
+        if (b === null) return;
+        if (b === PING) await control.writer.write(new Uint8Array([PONG]));
+        else if (b === PONG) this.#pong?.();
+        else throw new Error(`unexpected control byte ${b}`);
+      }
+    })().catch(() => {}).finally(() => this.#pong?.());
+  }
+
+  /** One round trip in ms (Infinity if the stream ends first). */
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    let ok = false;
+    const pong = new Promise<void>((resolve) => {
+      this.#pong = () => {
+        ok = true;
+        resolve();
+      };
+    });
+    await this.#control.writer.write(new Uint8Array([PING]));
+    await withTimeout(pong, CONTROL_TIMEOUT_MS, "ping");
+    this.#pong = null;
+    return ok ? performance.now() - t0 : Infinity;
+  }
+
+  /** The least of `n` round trips, ms; null when none came back. */
+  async rtt(n = 5): Promise<number | null> {
+    let best = Infinity;
+    try {
+      for (let i = 0; i < n; i++) best = Math.min(best, await this.ping());
+    } catch { /* the connection went */ }
+    return Number.isFinite(best) ? best : null;
+  }
 }
 
 /** Refuse a stream: reset both directions. */
