@@ -32,6 +32,7 @@ import {
 import { formatAddress } from "../quic/relay_wire.ts";
 import type { PeerAuth } from "./auth.ts";
 import { LinkCounters, serveSpliced, serveStream } from "./quic_link.ts";
+import { ReplayWindow } from "../quic/replay_window.ts";
 
 export interface HostQuicOptions {
   /** The shared port, dialled on 127.0.0.1 only. */
@@ -186,6 +187,8 @@ export class HostQuicGuest extends LinkCounters {
   readonly #targetPort: number;
   readonly #token: Uint8Array | null;
   readonly #conns = new Set<QuicConnLike>();
+  /** Relay-mode stream numbers taken (sealed.ts): a replayed stream is refused. */
+  readonly #window = new ReplayWindow();
   #detach: (() => void) | null = null;
   #closed = false;
   #resolveClosed: () => void = () => {};
@@ -263,7 +266,13 @@ export class HostQuicGuest extends LinkCounters {
     this.relayMode(); // the guest may have moved before its message arrived
     this.authed
       .then(() =>
-        serveSpliced(stream, this.#auth.deriveKey(QUIC_SEAL_LABEL, 32), this.#targetPort, this)
+        serveSpliced(
+          stream,
+          this.#auth.deriveKey(QUIC_SEAL_LABEL, 32),
+          this.#window,
+          this.#targetPort,
+          this,
+        )
       )
       .catch(() => {
         stream.readable.cancel("refused").catch(() => {});

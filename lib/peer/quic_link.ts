@@ -13,7 +13,15 @@ import type { TunnelLink } from "../tunnel/mod.ts";
 import { bridgeTcpWeb, type Counters } from "../tunnel/tcp_web.ts";
 import type { ByteStream } from "../tunnel/web_streams.ts";
 import type { RelayLink } from "../quic/relay_client.ts";
-import { newSalt, SALT_LENGTH, sealStream, streamKeys } from "../quic/sealed.ts";
+import {
+  acceptSealed,
+  decodeStreamId,
+  encodeStreamId,
+  openSealed,
+  STREAM_ID_LENGTH,
+  streamKeys,
+} from "../quic/sealed.ts";
+import type { ReplayWindow } from "../quic/replay_window.ts";
 import { PrefixReader, withTimeout } from "../quic/stream_reader.ts";
 
 /** Bytes moved over one guest's QUIC link, as `tun p2p status` shows them. */
@@ -30,8 +38,8 @@ export class LinkCounters implements Counters {
   }
 }
 
-/** How long a spliced stream's salt may take to arrive at the host. */
-const SALT_TIMEOUT_MS = 10_000;
+/** How long a spliced stream's number and opening record may take to arrive at the host. */
+const OPEN_TIMEOUT_MS = 10_000;
 
 /** Guest: each TCP connection becomes a new stream on the chosen direct connection. */
 export function directLink(conn: QuicConnLike, counters: Counters): TunnelLink {
@@ -58,8 +66,8 @@ export function directLink(conn: QuicConnLike, counters: Counters): TunnelLink {
 
 /**
  * Guest in relay mode: each TCP connection becomes a stream the relay splices
- * to the host, opened with a fresh salt and sealed with keys derived from
- * `sealKey` (the PAKE's, so the relay only forwards ciphertext).
+ * to the host, numbered and sealed with keys derived from `sealKey` (the
+ * PAKE's, so the relay only forwards ciphertext).
  */
 export function relayLink(
   relay: RelayLink,
@@ -69,6 +77,7 @@ export function relayLink(
 ): TunnelLink {
   let closed = false;
   relay.closed.then(() => closed = true);
+  let next = 0;
   return {
     get closed() {
       return closed;
@@ -77,12 +86,13 @@ export function relayLink(
       let sealed: ByteStream;
       try {
         const base = await sealKey();
+        const id = next++;
+        const keys = await streamKeys(base, id, "guest");
         const stream = await relay.open(token);
-        const salt = newSalt();
         const writer = stream.writable.getWriter();
-        await writer.write(salt);
+        await writer.write(encodeStreamId(id));
         writer.releaseLock();
-        sealed = sealStream(stream, await streamKeys(base, salt, "guest"));
+        sealed = await openSealed(stream, keys);
       } catch {
         socket.destroy();
         return;
@@ -100,27 +110,37 @@ export function serveStream(stream: ByteStream, targetPort: number, counters: Co
   bridgeTcpWeb(stream, socket, counters);
 }
 
-/** Host: a stream the relay spliced from the guest: read its salt, unseal, serve. */
+/**
+ * Host: a stream the relay spliced from the guest. Its number must be new
+ * (`window`) and its opening record must verify before the shared port is
+ * dialled; anything else is reset and never reaches the app.
+ */
 export async function serveSpliced(
   stream: ByteStream,
   sealKey: Uint8Array,
+  window: ReplayWindow,
   targetPort: number,
   counters: Counters,
 ): Promise<void> {
   const r = new PrefixReader(stream.readable);
-  let salt: Uint8Array | null = null;
+  let sealed: ByteStream | null = null;
   try {
-    salt = await withTimeout(r.read(SALT_LENGTH), SALT_TIMEOUT_MS, "stream salt");
-  } catch { /* below */ }
-  if (!salt) {
-    r.cancel("no salt");
-    stream.writable.abort("no salt").catch(() => {});
-    return;
+    const idBytes = await withTimeout(r.read(STREAM_ID_LENGTH), OPEN_TIMEOUT_MS, "stream number");
+    if (!idBytes) throw new Error("no stream number");
+    const id = decodeStreamId(idBytes);
+    const keys = await streamKeys(sealKey, id, "host");
+    sealed = await acceptSealed(
+      { readable: r.rest(), writable: stream.writable },
+      keys,
+      OPEN_TIMEOUT_MS,
+    );
+    if (!window.take(id)) throw new Error(`stream ${id} was replayed`);
+    serveStream(sealed, targetPort, counters);
+  } catch {
+    // Reset both ways, through whatever holds the stream's ends by now.
+    const ends = sealed ?? stream;
+    if (!sealed) r.cancel("refused");
+    else sealed.readable.cancel("refused").catch(() => {});
+    ends.writable.abort("refused").catch(() => {});
   }
-  const keys = await streamKeys(sealKey, salt, "host");
-  serveStream(
-    sealStream({ readable: r.rest(), writable: stream.writable }, keys),
-    targetPort,
-    counters,
-  );
 }

@@ -5,9 +5,10 @@
  * PAKE: the relay forwards records it can neither read nor change, drop,
  * reorder or cut short without the receiving peer noticing.
  *
- * Per stream (opened by the guest, which sends a fresh salt first, in clear):
+ * Per stream (opened by the guest):
  *
- *     guest -> host   salt (SALT_LENGTH = 16 bytes)
+ *     guest -> host   stream number (8 bytes, big-endian), in clear
+ *     guest -> host   record 0: empty, no FIN (the opening record)
  *     both ways       record*, the last one with FIN
  *
  *     record          header (4 bytes, big-endian u32)   also the GCM AAD
@@ -15,11 +16,18 @@
  *                       bits 0-30  plaintext length, 0..MAX_RECORD_PLAINTEXT
  *                     ciphertext (length bytes) | GCM tag (16 bytes)
  *
- * Keys: HKDF-SHA256(ikm = the PAKE-derived base key, salt = the stream's salt,
- * info = "tun quic seal v1 guest->host" or "... host->guest"), one AES-256-GCM
- * key per stream and direction. Nonce: the record's index in its direction, as
- * a 96-bit big-endian number; with a fresh key per stream and direction, no
- * (key, nonce) pair repeats (NIST SP 800-38D §8.2.1, deterministic IVs).
+ * Keys: HKDF-SHA256(ikm = the PAKE-derived base key, salt = the stream
+ * number's 8 bytes, info = "tun quic seal v1 guest->host" or "... host->guest"),
+ * one AES-256-GCM key per stream and direction. The guest numbers its streams
+ * 0, 1, 2, ... within one join; the base key is new with every join. Nonce: the
+ * record's index in its direction, as a 96-bit big-endian number; with a key
+ * per stream and direction, no (key, nonce) pair repeats (NIST SP 800-38D
+ * §8.2.1, deterministic IVs).
+ *
+ * The host checks the opening record before it dials the shared port, so
+ * bytes the relay makes up never reach the app, not even as an empty
+ * connection; and it takes each stream number once (ReplayWindow), so the
+ * relay cannot replay a recorded stream either (its keys would be the same).
  *
  * A stream whose bytes end without a FIN record was cut short: its reader
  * errors, so the TCP connection behind it is reset rather than ended cleanly.
@@ -30,7 +38,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
 import type { ByteStream } from "../tunnel/web_streams.ts";
 
-export const SALT_LENGTH = 16;
+/** Bytes of the stream number that starts a stream. */
+export const STREAM_ID_LENGTH = 8;
 export const HEADER_LENGTH = 4;
 export const TAG_LENGTH = 16;
 /** Largest plaintext in one record; larger writes are split. */
@@ -89,18 +98,37 @@ function nonce(index: number): Uint8Array<ArrayBuffer> {
   return iv;
 }
 
-/** This side's keys for the stream with `salt`, from the PAKE-derived `base` key. */
+/** The bytes that start stream number `id`. */
+export function encodeStreamId(id: number): Uint8Array {
+  if (!Number.isSafeInteger(id) || id < 0) throw new SealError("stream", `bad stream number ${id}`);
+  const out = new Uint8Array(STREAM_ID_LENGTH);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, Math.floor(id / 2 ** 32));
+  view.setUint32(4, id >>> 0);
+  return out;
+}
+
+/** Untrusted bytes enter here. The stream number, or a SealError beyond 2^53 - 1. */
+export function decodeStreamId(bytes: Uint8Array): number {
+  if (bytes.byteLength !== STREAM_ID_LENGTH) {
+    throw new SealError("stream", `a stream number is ${STREAM_ID_LENGTH} bytes`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, STREAM_ID_LENGTH);
+  const high = view.getUint32(0);
+  if (high >= 2 ** 21) throw new SealError("stream", "stream number out of range");
+  return high * 2 ** 32 + view.getUint32(4);
+}
+
+/** This side's keys for stream number `id`, from the PAKE-derived `base` key. */
 export async function streamKeys(
   base: Uint8Array,
-  salt: Uint8Array,
+  id: number,
   role: SealRole,
 ): Promise<StreamKeys> {
   if (base.byteLength !== BASE_KEY_LENGTH) {
     throw new SealError("key", `base key must be ${BASE_KEY_LENGTH} bytes`);
   }
-  if (salt.byteLength !== SALT_LENGTH) {
-    throw new SealError("salt", `stream salt must be ${SALT_LENGTH} bytes`);
-  }
+  const salt = encodeStreamId(id);
   const key = (direction: string) =>
     crypto.subtle.importKey(
       "raw",
@@ -113,11 +141,6 @@ export async function streamKeys(
     );
   const [g2h, h2g] = await Promise.all([key("guest->host"), key("host->guest")]);
   return role === "guest" ? { send: g2h, receive: h2g } : { send: h2g, receive: g2h };
-}
-
-/** A fresh random stream salt. */
-export function newSalt(): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(SALT_LENGTH));
 }
 
 /** Record number `index`: header, then ciphertext and tag. */
@@ -241,24 +264,65 @@ export class RecordReader {
 }
 
 /**
- * The plaintext side of a sealed stream: writes are sealed into records on
- * `inner`; closing sends the FIN record and then ends `inner`; the readable
- * yields opened records, ends at the FIN record, and errors (SealError) on a
- * bad record or when `inner` ends without a FIN record.
+ * Guest: start a sealed stream on `inner` (after its stream number): the
+ * opening record goes out at once, then writes are sealed into records and
+ * closing sends the FIN record; the readable yields the host's records and
+ * errors (SealError) on a bad one or when `inner` ends without a FIN record.
  */
-export function sealStream(inner: ByteStream, keys: StreamKeys): ByteStream {
+export async function openSealed(inner: ByteStream, keys: StreamKeys): Promise<ByteStream> {
+  const writer = inner.writable.getWriter();
+  await writer.write(await sealRecord(keys.send, 0, EMPTY, false));
+  writer.releaseLock();
   return {
-    readable: openedReadable(inner.readable, keys.receive),
-    writable: sealedWritable(inner.writable, keys.send),
+    readable: openedReadable(new Opener(inner.readable, keys.receive)),
+    writable: sealedWritable(inner.writable, keys.send, 1),
+  };
+}
+
+/**
+ * Host: resolves with the plaintext side once the guest's opening record
+ * verifies (and not before, so nothing is dialled for made-up bytes); rejects
+ * with a SealError when it does not, or with a timeout error.
+ */
+export async function acceptSealed(
+  inner: ByteStream,
+  keys: StreamKeys,
+  timeoutMs: number,
+): Promise<ByteStream> {
+  const opener = new Opener(inner.readable, keys.receive);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const first = await Promise.race([
+      opener.next(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SealError("open", "no opening record in time")),
+          timeoutMs,
+        );
+      }),
+    ]);
+    if (!first || first.fin || first.plaintext.byteLength !== 0) {
+      throw new SealError("open", "the stream does not start with an opening record");
+    }
+  } catch (err) {
+    opener.cancel(err);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return {
+    readable: openedReadable(opener),
+    writable: sealedWritable(inner.writable, keys.send, 0),
   };
 }
 
 function sealedWritable(
   inner: WritableStream<Uint8Array>,
   key: CryptoKey,
+  firstIndex: number,
 ): WritableStream<Uint8Array> {
   const writer = inner.getWriter();
-  let index = 0;
+  let index = firstIndex;
   let failure: unknown = null;
   // Records are written without waiting for each to be sent, so sealing the
   // next overlaps sending this one; `ready` still holds the producer back.
@@ -284,55 +348,69 @@ function sealedWritable(
   });
 }
 
-function openedReadable(
-  inner: ReadableStream<Uint8Array>,
-  key: CryptoKey,
-): ReadableStream<Uint8Array> {
-  const reader = inner.getReader();
-  const records = new RecordReader();
-  let index = 0;
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
-    controller.error(err);
-    reader.cancel(err instanceof Error ? err.message : "sealed stream failed").catch(() => {});
-  };
+/** Reads and opens one direction's records in order. */
+class Opener {
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #key: CryptoKey;
+  readonly #records = new RecordReader();
+  #index = 0;
+
+  constructor(inner: ReadableStream<Uint8Array>, key: CryptoKey) {
+    this.#reader = inner.getReader();
+    this.#key = key;
+  }
+
+  /** The next record's plaintext; SealError when the bytes end without a FIN record. */
+  async next(): Promise<{ plaintext: Uint8Array; fin: boolean }> {
+    for (;;) {
+      const record = this.#records.next();
+      if (record) {
+        const plaintext = await openRecord(this.#key, this.#index++, record.header, record.body);
+        return { plaintext, fin: record.fin };
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) throw new SealError("fin", "stream ended without its FIN record (truncated)");
+      this.#records.push(value);
+    }
+  }
+
+  cancel(reason: unknown): void {
+    this.#reader.cancel(reason instanceof Error ? reason.message : String(reason)).catch(() => {});
+  }
+
+  /**
+   * After the FIN record the sender ends its stream at once; read that end in
+   * the background rather than cancel, which could reset a stream the peer is
+   * still finishing. Bytes after FIN are dropped.
+   */
+  drain(): void {
+    (async () => {
+      while (!(await this.#reader.read()).done) { /* dropped */ }
+    })().catch(() => {});
+  }
+}
+
+function openedReadable(opener: Opener): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         for (;;) {
-          const record = records.next();
-          if (record) {
-            const plaintext = await openRecord(key, index++, record.header, record.body);
-            if (record.fin) {
-              if (plaintext.byteLength) controller.enqueue(plaintext);
-              controller.close();
-              drain(reader);
-              return;
-            }
-            if (plaintext.byteLength === 0) continue;
-            controller.enqueue(plaintext);
+          const { plaintext, fin } = await opener.next();
+          if (plaintext.byteLength) controller.enqueue(plaintext);
+          if (fin) {
+            controller.close();
+            opener.drain();
             return;
           }
-          const { value, done } = await reader.read();
-          if (done) throw new SealError("fin", "stream ended without its FIN record (truncated)");
-          records.push(value);
+          if (plaintext.byteLength) return;
         }
       } catch (err) {
-        fail(controller, err);
+        controller.error(err);
+        opener.cancel(err);
       }
     },
     cancel(reason) {
-      return reader.cancel(reason);
+      opener.cancel(reason);
     },
   });
-}
-
-/**
- * After the FIN record the sender ends its stream at once; read that end in the
- * background rather than cancel, which could reset a stream the peer is still
- * finishing. Bytes after FIN are dropped.
- */
-function drain(reader: ReadableStreamDefaultReader<Uint8Array>): void {
-  (async () => {
-    while (!(await reader.read()).done) { /* dropped */ }
-  })().catch(() => {});
 }

@@ -2,21 +2,24 @@
  * The end-to-end record layer of relay-mode QUIC streams (lib/quic/sealed.ts):
  * the codec, a round trip through an in-memory wire cut at random places, and
  * what a relay in the middle could try (flip a bit, drop, reorder, replay,
- * cut the stream short): each is caught by the reading peer.
+ * cut the stream short, make up or swap a stream's opening): each is caught
+ * by the reading peer.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "../_util/assert.ts";
 import { prng, randomBytes } from "../_util/prng.ts";
 import {
+  acceptSealed,
   decodeHeader,
+  decodeStreamId,
   encodeHeader,
+  encodeStreamId,
   HEADER_LENGTH,
   MAX_RECORD_PLAINTEXT,
-  newSalt,
   openRecord,
+  openSealed,
   RecordReader,
   SealError,
   sealRecord,
-  sealStream,
   streamKeys,
   TAG_LENGTH,
 } from "../../lib/quic/sealed.ts";
@@ -39,8 +42,18 @@ Deno.test("record headers round-trip and refuse lengths above the limit", () => 
   assertThrows(() => encodeHeader(MAX_RECORD_PLAINTEXT + 1, false), SealError);
 });
 
+Deno.test("stream numbers round-trip through their 8 bytes and refuse what is out of range", () => {
+  for (const id of [0, 1, 255, 2 ** 32, 2 ** 53 - 1]) {
+    assertEquals(decodeStreamId(encodeStreamId(id)), id);
+  }
+  assertEquals(Array.from(encodeStreamId(258)), [0, 0, 0, 0, 0, 0, 1, 2]);
+  assertThrows(() => decodeStreamId(new Uint8Array(8).fill(0xff)), SealError);
+  assertThrows(() => decodeStreamId(new Uint8Array(7)), SealError);
+  assertThrows(() => encodeStreamId(-1), SealError);
+});
+
 Deno.test("the record reader finds records however the bytes are cut", async () => {
-  const keys = await streamKeys(base, newSalt(), "guest");
+  const keys = await streamKeys(base, 1, "guest");
   const rand = prng(11);
   const plaintexts = Array.from({ length: 40 }, () => randomBytes(rand, (rand() * 3000) | 0));
   const records = await Promise.all(
@@ -72,16 +85,15 @@ Deno.test("a header announcing an oversized record is refused before its body ar
 });
 
 Deno.test("a record opens only under its key and its own index", async () => {
-  const salt = newSalt();
-  const guest = await streamKeys(base, salt, "guest");
-  const host = await streamKeys(base, salt, "host");
+  const guest = await streamKeys(base, 5, "guest");
+  const host = await streamKeys(base, 5, "host");
   const record = await sealRecord(guest.send, 3, new TextEncoder().encode("hello"), false);
   const header = record.subarray(0, HEADER_LENGTH);
   const body = record.subarray(HEADER_LENGTH);
   assertEquals(new TextDecoder().decode(await openRecord(host.receive, 3, header, body)), "hello");
   await assertRejects(() => openRecord(host.receive, 4, header, body), SealError); // replayed
   await assertRejects(() => openRecord(host.send, 3, header, body), SealError); // reflected
-  const otherStream = await streamKeys(base, newSalt(), "host");
+  const otherStream = await streamKeys(base, 6, "host");
   await assertRejects(() => openRecord(otherStream.receive, 3, header, body), SealError);
   const finHeader = encodeHeader(5, true); // FIN forged onto a data record
   await assertRejects(() => openRecord(host.receive, 3, finHeader, body), SealError);
@@ -94,23 +106,27 @@ function wire(middle?: TransformStream<Uint8Array, Uint8Array>) {
   return { writable: pipe.writable, readable };
 }
 
-/** Sealed stream ends for guest and host over two wires. */
+/**
+ * Sealed stream ends for guest and host over two wires. The host's end is a
+ * promise: it exists only once the guest's opening record verified.
+ */
 async function sealedPair(
   toHost?: TransformStream<Uint8Array, Uint8Array>,
-): Promise<{ guest: ByteStream; host: ByteStream }> {
-  const salt = newSalt();
+  hostId = 9,
+): Promise<{ guest: ByteStream; host: Promise<ByteStream> }> {
   const up = wire(toHost);
   const down = wire();
-  return {
-    guest: sealStream(
-      { readable: down.readable, writable: up.writable },
-      await streamKeys(base, salt, "guest"),
-    ),
-    host: sealStream(
-      { readable: up.readable, writable: down.writable },
-      await streamKeys(base, salt, "host"),
-    ),
-  };
+  const host = acceptSealed(
+    { readable: up.readable, writable: down.writable },
+    await streamKeys(base, hostId, "host"),
+    5_000,
+  );
+  host.catch(() => {});
+  const guest = await openSealed(
+    { readable: down.readable, writable: up.writable },
+    await streamKeys(base, 9, "guest"),
+  );
+  return { guest, host };
 }
 
 async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -147,7 +163,8 @@ Deno.test("4 MB cross a sealed stream both ways intact, each direction ended by 
   const rand = prng(5);
   const up = randomBytes(rand, 4 * 1024 * 1024);
   const down = randomBytes(rand, 1024 * 1024 + 17);
-  const { guest, host } = await sealedPair();
+  const { guest, host: hostEnd } = await sealedPair();
+  const host = await hostEnd;
   const [gotUp, gotDown] = await Promise.all([
     readAll(host.readable),
     readAll(guest.readable),
@@ -178,7 +195,7 @@ async function tampered(
   const rand = prng(9);
   writeAll(guest.writable, randomBytes(rand, 300_000), rand).catch(() => {});
   try {
-    await readAll(host.readable);
+    await readAll((await host).readable);
     return "ended cleanly";
   } catch (err) {
     return err;
@@ -188,24 +205,25 @@ async function tampered(
 Deno.test("a relay that alters, drops, reorders, replays or truncates records is caught", async () => {
   let held: Uint8Array | null = null;
   const cases: [string, (r: Uint8Array, i: number) => Uint8Array[], string][] = [
+    ["drops the opening record", (r, i) => (i === 0 ? [] : [r]), "tag"],
     ["flips one ciphertext bit", (r, i) => {
-      if (i === 1) r[HEADER_LENGTH + 10] ^= 1;
+      if (i === 2) r[HEADER_LENGTH + 10] ^= 1;
       return [r];
     }, "tag"],
     ["sets FIN on a data record", (r, i) => {
-      if (i === 0) r[0] |= 0x80;
+      if (i === 1) r[0] |= 0x80;
       return [r];
     }, "tag"],
-    ["drops a record", (r, i) => (i === 1 ? [] : [r]), "tag"],
+    ["drops a record", (r, i) => (i === 2 ? [] : [r]), "tag"],
     ["swaps two records", (r, i) => {
-      if (i === 1) {
+      if (i === 2) {
         held = r;
         return [];
       }
-      if (i === 2) return [r, held!];
+      if (i === 3) return [r, held!];
       return [r];
     }, "tag"],
-    ["replays a record", (r, i) => (i === 1 ? [r, r] : [r]), "tag"],
+    ["replays a record", (r, i) => (i === 2 ? [r, r] : [r]), "tag"],
     ["cuts the stream before FIN", (r) => ((r[0] & 0x80) ? [] : [r]), "fin"],
   ];
   for (const [what, middle, field] of cases) {
@@ -219,4 +237,35 @@ Deno.test("a relay that alters, drops, reorders, replays or truncates records is
     await tampered((r) => ((r[0] & 0x80) ? [r, new Uint8Array(21)] : [r])),
     "ended cleanly",
   );
+});
+
+Deno.test("the host's end opens only for the guest's opening record of that very stream", async () => {
+  // Keyed for another stream number (a relay relabelling a stream): refused.
+  const relabelled = await sealedPair(undefined, 10);
+  const err = await relabelled.host.then(() => null, (e) => e);
+  assert(err instanceof SealError, String(err));
+  // Made-up bytes instead of an opening record: refused, nothing to read.
+  const up = wire();
+  const down = wire();
+  const host = acceptSealed(
+    { readable: up.readable, writable: down.writable },
+    await streamKeys(base, 1, "host"),
+    5_000,
+  );
+  const writer = up.writable.getWriter();
+  await writer.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  await writer.close();
+  assert((await host.then(() => null, (e) => e)) instanceof SealError);
+  // A guest that opens with a data record instead of the empty one: refused too.
+  const keys = await streamKeys(base, 2, "guest");
+  const up2 = wire();
+  const host2 = acceptSealed(
+    { readable: up2.readable, writable: wire().writable },
+    await streamKeys(base, 2, "host"),
+    5_000,
+  );
+  const w2 = up2.writable.getWriter();
+  await w2.write(await sealRecord(keys.send, 0, new Uint8Array(3), false));
+  const err2 = await host2.then(() => null, (e) => e);
+  assertEquals((err2 as SealError).field, "open");
 });
