@@ -1,8 +1,9 @@
 /**
  * One benchmark run: a 256 MB download (median of several) and 1,000 sequential
- * small GETs, over raw loopback TCP and through the tunnel (relay, host and
- * guest as separate processes in a private network namespace). Prints figures;
- * asserts nothing.
+ * small GETs, over raw loopback TCP and through the tunnel on both data planes
+ * (relay, host and two guests as separate processes in a private network
+ * namespace: one guest on a WebRTC DataChannel, one on direct QUIC, both to
+ * the same host). Prints figures; asserts nothing.
  *
  *   scripts/bench [--mb 256] [--gets 1000] [--runs 3]
  *
@@ -11,11 +12,11 @@
  * stream open per request; the "one connection" row sends every GET on one
  * socket and shows the per-request cost alone.
  *
- * The UDP drop count is the namespace's receive-buffer overflows during the
- * tunnel downloads: libwebrtc leaves its UDP sockets at the kernel default
+ * The UDP drop count is the namespace's receive-buffer overflows during each
+ * path's downloads: libwebrtc leaves its UDP sockets at the kernel default
  * (net.core.rmem_default), and every drop costs the SCTP association a
  * retransmission, sometimes a 400 ms+ timeout, which is most of the run-to-run
- * spread.
+ * spread. QUIC (quinn, in Deno) recovers from a drop within the round trip.
  *
  * Internal: `bench.ts --probe <port> <n>` is the one-connection client, run
  * inside the namespace.
@@ -72,6 +73,13 @@ try {
   await using _host = host.proc;
   const guest = await startGuest(net.ns, host.info.code, ["--relay", relay.info.url]);
   await using _guest = guest.proc;
+  const quic = await startGuest(net.ns, host.info.code, [
+    "--relay",
+    relay.info.url,
+    "--transport",
+    "quic",
+  ]);
+  await using _quic = quic.proc;
 
   const udpDrops = async () => {
     let drops = 0;
@@ -114,7 +122,10 @@ try {
   const raw = await measure(appPort);
   const dropsBefore = await udpDrops();
   const tunnel = await measure(guest.info.port);
-  const drops = await udpDrops() - dropsBefore;
+  const dropsMiddle = await udpDrops();
+  const overQuic = await measure(quic.info.port);
+  const drops = dropsMiddle - dropsBefore;
+  const quicDrops = await udpDrops() - dropsMiddle;
   const rssKb = async (proc: { pid: number }) => {
     try {
       const status = await Deno.readTextFile(`/proc/${proc.pid}/status`);
@@ -123,34 +134,32 @@ try {
       return 0;
     }
   };
-  const row = (label: string, a: string, b: string) =>
-    console.log(`${label.padEnd(34)}${a.padStart(12)}${b.padStart(16)}`);
+  const row = (label: string, a: string, b: string, c: string) =>
+    console.log(`${label.padEnd(34)}${a.padStart(12)}${b.padStart(16)}${c.padStart(16)}`);
   const median = (r: number[]) => `${r[r.length >> 1].toFixed(1)} MB/s`;
   const spread = (r: number[]) => `${r[0].toFixed(0)}-${r[r.length - 1].toFixed(0)}`;
   const ms = (x: number) => `${x.toFixed(3)} ms`;
   console.log(
-    `tun bench: ${mb} MB download (median of ${runs}), ${gets} sequential GETs two ways`,
+    `tun bench: ${mb} MB download (median of ${runs}), ${gets} sequential GETs two ways, on both data planes`,
   );
   console.log(
-    `path ${guest.info.path} (${guest.info.local_candidate} ↔ ${guest.info.remote_candidate}), private netns, loopback`,
+    `paths: DataChannel ${guest.info.path} (${guest.info.local_candidate} ↔ ${guest.info.remote_candidate}), ` +
+      `QUIC ${quic.info.path}; one host, private netns, loopback`,
   );
-  row("", "raw TCP", "tun tunnel");
-  row(`${mb} MB download`, median(raw.rates), median(tunnel.rates));
-  row(`  min-max of ${runs} (MB/s)`, spread(raw.rates), spread(tunnel.rates));
-  row(`${gets} GETs, new conn each p50`, ms(raw.p50), ms(tunnel.p50));
-  row(`${gets} GETs, new conn each p99`, ms(raw.p99), ms(tunnel.p99));
-  row(`${gets} GETs, one conn p50`, ms(raw.oneP50), ms(tunnel.oneP50));
-  row(`${gets} GETs, one conn p99`, ms(raw.oneP99), ms(tunnel.oneP99));
-  row("UDP datagrams dropped (rcvbuf)", "-", String(drops));
-  row("p2p-join → ready", "-", `${guest.info.wall_ms} ms`);
+  const col = (f: (m: typeof raw) => string) => [f(raw), f(tunnel), f(overQuic)] as const;
+  row("", "raw TCP", "DataChannel", "QUIC");
+  row(`${mb} MB download`, ...col((m) => median(m.rates)));
+  row(`  min-max of ${runs} (MB/s)`, ...col((m) => spread(m.rates)));
+  row(`${gets} GETs, new conn each p50`, ...col((m) => ms(m.p50)));
+  row(`${gets} GETs, new conn each p99`, ...col((m) => ms(m.p99)));
+  row(`${gets} GETs, one conn p50`, ...col((m) => ms(m.oneP50)));
+  row(`${gets} GETs, one conn p99`, ...col((m) => ms(m.oneP99)));
+  row("UDP datagrams dropped (rcvbuf)", "-", String(drops), String(quicDrops));
+  row("p2p-join → ready", "-", `${guest.info.wall_ms} ms`, `${quic.info.wall_ms} ms`);
   // Peak memory of the tun processes (the wrapper `ip netns exec` execs into deno).
-  row(
-    "peak RSS host / guest",
-    "-",
-    `${Math.round(await rssKb(host.proc) / 1024)} / ${
-      Math.round(await rssKb(guest.proc) / 1024)
-    } MB`,
-  );
+  const mbOf = async (p: { pid: number }) => Math.round(await rssKb(p) / 1024);
+  row("peak RSS guest", "-", `${await mbOf(guest.proc)} MB`, `${await mbOf(quic.proc)} MB`);
+  row("peak RSS host (both guests)", "-", `${await mbOf(host.proc)} MB`, "");
 } finally {
   await Deno.remove(blob.dir, { recursive: true });
 }
