@@ -181,11 +181,8 @@ async function main(argv: string[]): Promise<number> {
       "--token <secret>",
       "the relay's access secret, if it was started with --token (env TUN_TOKEN)",
     );
-  const transportOpt = () =>
-    new Option(
-      "--transport <kind>",
-      "data plane: webrtc (a DataChannel) or quic (Deno's QUIC); quic when WebRTC cannot load",
-    ).default("webrtc");
+  const transportOpt = (description: string) =>
+    new Option("--transport <kind>", description).default("webrtc");
   const relayOpt = () =>
     new Option(
       "--relay <url>",
@@ -288,7 +285,9 @@ async function main(argv: string[]): Promise<number> {
       "share local TCP port <port> (127.0.0.1 only); prints a join code for guests.\n" +
         "Several guests may join with the same code, each with their own connection.\n" +
         "If no direct path opens within --p2p-timeout, a guest drops quietly to relay\n" +
-        "mode: the relay's TURN server forwards DTLS ciphertext it cannot read.\n\n" +
+        "mode: the relay's TURN server forwards DTLS ciphertext it cannot read (QUIC\n" +
+        "guests: the relay's QUIC listener splices streams sealed end to end).\n" +
+        "WebRTC and QUIC guests (p2p-join --transport quic) are served at once.\n\n" +
         "tun p2p status <code>: per guest, the path (direct/relay), why, RTT, and bytes\n" +
         "sent and received, from the host running <code> on this machine.",
     )
@@ -296,7 +295,11 @@ async function main(argv: string[]): Promise<number> {
     .argument("[code]", "with status: the join code (or just its first group)")
     .addOption(relayOpt())
     .addOption(p2pTimeout())
-    .addOption(transportOpt())
+    .addOption(
+      transportOpt(
+        "webrtc: serve WebRTC and QUIC guests alike; quic: QUIC guests only, WebRTC not loaded",
+      ),
+    )
     .option("--max-guests <n>", "refuse guests beyond this many at once")
     .option("--once", "accept one guest only, and stop when it leaves")
     .option(
@@ -341,7 +344,11 @@ async function main(argv: string[]): Promise<number> {
     .option("--bind <address>", "local address to listen on", "127.0.0.1")
     .addOption(relayOpt())
     .addOption(p2pTimeout())
-    .addOption(transportOpt())
+    .addOption(
+      transportOpt(
+        "data plane: webrtc (a DataChannel) or quic (Deno's QUIC); quic when WebRTC cannot load",
+      ),
+    )
     .addOption(tokenOpt())
     .option("--json", "print newline-delimited JSON events (ready, path, error)")
     .action(async (codeText: string, o) => {

@@ -286,7 +286,9 @@ export async function runHost(options: HostOptions): Promise<number> {
 
   /** Refuse a guest: tell it why, log it, and (for a failed proof) count it. */
   const reject = (peer: number, from: string, reason: string, failedProof = false) => {
-    signal.send({ t: "signal", peer, epoch: 0, data: { kind: "reject", reason } });
+    // The signalling codec takes reasons of up to 256 characters (lib/signal).
+    const said = reason.length > 256 ? `${reason.slice(0, 255)}…` : reason;
+    signal.send({ t: "signal", peer, epoch: 0, data: { kind: "reject", reason: said } });
     audit.write({
       session: name,
       outcome: "rejected",
@@ -391,7 +393,9 @@ export async function runHost(options: HostOptions): Promise<number> {
       g.setKeyed();
       if (options.once) onceTaken = true;
     }, (err: Error) => {
-      if (g.rtc !== rtc || g.closed) return;
+      // Even for an attempt given up: a confirmation that does not verify
+      // means a wrong code or a tampering relay, whichever attempt it was.
+      if (g.closed) return;
       failAuth(g, err.message);
     });
     Promise.all([rtc.opened, authed]).then(([channel]) => {

@@ -75,7 +75,8 @@ const loaded: { PC: PeerConnectionClass } | { error: string } = await import("@r
       .RTCPeerConnection;
     return typeof PC === "function" ? { PC } : { error: "it has no RTCPeerConnection" };
   },
-  (err: Error) => ({ error: err.message.split("\n")[0] }),
+  // The first line, shortened: it travels in refusals (lib/signal caps reasons).
+  (err: Error) => ({ error: err.message.split("\n")[0].slice(0, 100) }),
 );
 
 /** Why WebRTC cannot be used here (its native module did not load), or null when it can. */

@@ -10,13 +10,14 @@ Deno.test("--help explains every command and flag, and exits 0", async () => {
   assertEquals(top.code, 0);
   for (const word of ["p2p", "p2p-join", "relay"]) assert(top.stdout.includes(word), word);
   const cases: [string, string[]][] = [
-    ["p2p", ["--relay", "--p2p-timeout", "--json"]],
-    ["p2p-join", ["--port", "--relay", "--p2p-timeout", "--json", "--bind"]],
+    ["p2p", ["--relay", "--p2p-timeout", "--transport", "--json"]],
+    ["p2p-join", ["--port", "--relay", "--p2p-timeout", "--transport", "--json", "--bind"]],
     [
       "relay",
       [
         "--listen",
         "--stun-port",
+        "--quic-port",
         "--public-host",
         "--code-ttl",
         "--https-port",
@@ -53,6 +54,9 @@ Deno.test("bad input is a one-line error and exit code 2", async () => {
     [["p2p-join", "XX"], /12 characters/],
     [["p2p-join", "K7M2-QX9P-4RTU"], /character/],
     [["p2p-join", "K7M2-QX9P-4RTW", "--port", "-1"], /./],
+    [["p2p", "3000", "--transport", "tcp"], /--transport must be webrtc or quic/],
+    [["p2p-join", "K7M2-QX9P-4RTW", "--transport", "sctp"], /--transport must be webrtc or quic/],
+    [["relay", "--quic-port", "udp"], /--quic-port must be a port number/],
     [["relay", "--listen", "nowhere"], /HOST:PORT/],
     [["relay", "--tls-cert", "cert.pem"], /--tls-cert and --tls-key go together/],
     [["relay", "--https-port", "99999"], /port number/],

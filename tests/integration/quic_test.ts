@@ -17,6 +17,7 @@ import {
 } from "../_util/tun.ts";
 import { exec, spawnIn } from "../lab/process.ts";
 import { hasQuic } from "../../lib/runtime/mod.ts";
+import { checkoutWithoutWebrtc } from "../_util/no_webrtc.ts";
 
 const MB = 1024 * 1024;
 const opts = {
@@ -127,6 +128,29 @@ Deno.test({
 
 Deno.test({
   ...opts,
+  name: "with no relay configured, the host's embedded relay serves QUIC guests too",
+  fn: async () => {
+    await using net = await createLoopbackNs();
+    const env = { TUN_DISCOVERY_PORT: String(20000 + Math.floor(Math.random() * 20000)) };
+    const files = await randomFile(1 * MB);
+    try {
+      const app = await startApp(net.ns, files.dir);
+      await using _app = app.proc;
+      const host = await startHost(net.ns, app.info.port, [], env);
+      await using _host = host.proc;
+      const guest = await startGuest(net.ns, host.info.code, ["--transport", "quic"], env);
+      await using _guest = guest.proc;
+      assertEquals([guest.info.path, guest.info.transport], ["direct", "quic"]);
+      const r = await client(net.ns, ["download", String(guest.info.port), files.name]);
+      assertEquals(r.sha256, files.sha256);
+    } finally {
+      await Deno.remove(files.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  ...opts,
   name: "a QUIC guest with a wrong code is refused at both ends and exits 1",
   fn: async () => {
     await using net = await createLoopbackNs();
@@ -151,5 +175,61 @@ Deno.test({
     assertEquals((await g.exited).code, 1);
     const rejected = await nextEvent(host.proc, "guest-rejected");
     assert(/wrong join code/.test(String(rejected.reason)), String(rejected.reason));
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "where @roamhq/wrtc cannot load, host and guest use QUIC on their own, and a WebRTC guest is told to use QUIC",
+  fn: async () => {
+    await using net = await createLoopbackNs();
+    await using copy = await checkoutWithoutWebrtc();
+    const files = await randomFile(1 * MB);
+    try {
+      const app = await startApp(net.ns, files.dir);
+      await using _app = app.proc;
+      const relay = await startRelay(net.ns, "127.0.0.1");
+      await using _relay = relay.proc;
+      await using host = spawnIn(net.ns, [
+        ...copy.tun,
+        "p2p",
+        String(app.info.port),
+        "--relay",
+        relay.info.url,
+        "--json",
+      ]);
+      const code = String((await nextEvent(host, "code")).code);
+      await using guest = spawnIn(net.ns, [
+        ...copy.tun,
+        "p2p-join",
+        code,
+        "--relay",
+        relay.info.url,
+        "--json",
+      ]);
+      const ready = await nextEvent(guest, "ready");
+      assertEquals([ready.path, ready.transport], ["direct", "quic"]);
+      const r = await client(net.ns, ["download", String(ready.port), files.name]);
+      assertEquals(r.sha256, files.sha256);
+
+      // A guest that can only speak WebRTC learns why it cannot join.
+      await using rtcGuest = spawnIn(net.ns, [
+        ...TUN,
+        "p2p-join",
+        code,
+        "--relay",
+        relay.info.url,
+        "--json",
+      ]);
+      const err = await nextEvent(rtcGuest, "error");
+      assert(
+        /--transport quic/.test(String(err.message)),
+        `${err.message}\nhost: ${host.lines.join("\n")}\n${host.stderr}`,
+      );
+      assertEquals((await rtcGuest.exited).code, 1);
+    } finally {
+      await Deno.remove(files.dir, { recursive: true });
+    }
   },
 });
