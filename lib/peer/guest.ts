@@ -12,6 +12,7 @@
  * endpoints, else streams spliced through the relay's QUIC listener.
  */
 import { tokenParams } from "../auth/mod.ts";
+import { hasQuic, runtimeName } from "../runtime/mod.ts";
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
 import { type IceServer, type Message, SignalClient } from "../signal/mod.ts";
@@ -75,6 +76,13 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   // WebRTC unless asked otherwise or unavailable.
   const noWebrtc = options.transport === "quic" ? null : webrtcUnavailable();
   const transport = options.transport === "quic" || noWebrtc ? "quic" : "webrtc";
+  if (transport === "quic" && !hasQuic()) {
+    out.error(
+      (noWebrtc ? `${noWebrtc}, and ` : "") +
+        `QUIC needs Deno run with --unstable-net (this is ${runtimeName})`,
+    );
+    return 1;
+  }
   if (noWebrtc) out.say(out.yellow(`note: ${noWebrtc}; using QUIC`));
 
   // Listen first, so the port number is known early and early connections wait.

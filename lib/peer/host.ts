@@ -192,15 +192,22 @@ export async function runHost(options: HostOptions): Promise<number> {
   const noWebrtc = options.transport === "quic"
     ? "this host takes QUIC guests only (--transport quic)"
     : webrtcUnavailable();
-  if (noWebrtc && options.transport !== "quic") {
-    out.say(out.yellow(`note: ${noWebrtc}; serving QUIC guests only`));
-  }
   const quic = new HostQuic({
     targetPort: options.port,
     relayHost: new URL(relayUrl).hostname,
     relay: signal.welcome.quic,
     log: (line) => out.say(out.yellow(`note: ${line}`)),
   });
+  if (noWebrtc && quic.unavailable()) {
+    signal.close();
+    responder?.close();
+    await relay?.close();
+    out.error(`no data plane: ${noWebrtc}, and ${quic.unavailable()}`);
+    return 1;
+  }
+  if (noWebrtc && options.transport !== "quic") {
+    out.say(out.yellow(`note: ${noWebrtc}; serving QUIC guests only`));
+  }
   let audit: AuditLog;
   try {
     audit = new AuditLog(options.auditLog, (m) => out.say(out.yellow(`warning: ${m}`)));
