@@ -60,6 +60,8 @@ export interface QuicPathInfo {
 export class HostQuic {
   readonly #o: HostQuicOptions;
   #endpoint: Promise<PeerEndpoint> | null = null;
+  /** Every endpoint opened (an older one still carries its guests), closed at the end. */
+  readonly #endpoints = new Set<Promise<PeerEndpoint>>();
   readonly #guests = new Map<number, HostQuicGuest>();
   readonly #byToken = new Map<string, HostQuicGuest>();
   #unproven = 0;
@@ -104,7 +106,8 @@ export class HostQuic {
 
   close(): void {
     for (const g of [...this.#guests.values()]) g.close("host stopped");
-    this.#endpoint?.then((e) => e.close(), () => {});
+    for (const e of this.#endpoints) e.then((endpoint) => endpoint.close(), () => {});
+    this.#endpoints.clear();
     this.#endpoint = null;
   }
 
@@ -114,6 +117,7 @@ export class HostQuic {
     if (!this.#endpoint) {
       const opening = PeerEndpoint.open({ relayHost: this.#o.relayHost, relay: this.#o.relay! });
       this.#endpoint = opening;
+      this.#endpoints.add(opening);
       opening.then((endpoint) => {
         endpoint.relay.onspliced = (token, stream) => this.#spliced(token, stream);
         this.#acceptIncoming(endpoint);
@@ -124,6 +128,7 @@ export class HostQuic {
           this.#o.log?.("QUIC connection to the relay lost");
         });
       }, () => {
+        this.#endpoints.delete(opening);
         if (this.#endpoint === opening) this.#endpoint = null;
       });
     }
@@ -187,6 +192,8 @@ export class HostQuicGuest extends LinkCounters {
   readonly #targetPort: number;
   readonly #token: Uint8Array | null;
   readonly #conns = new Set<QuicConnLike>();
+  /** The connection the guest selected. */
+  #chosen: QuicConnLike | null = null;
   /** Relay-mode stream numbers taken (sealed.ts): a replayed stream is refused. */
   readonly #window = new ReplayWindow();
   #detach: (() => void) | null = null;
@@ -344,8 +351,6 @@ export class HostQuicGuest extends LinkCounters {
       this.#setPath({ path: "direct", remote: formatAddress(address, port), rttMs });
     }, () => {/* not the chosen one: the guest closes it */});
   }
-
-  #chosen: QuicConnLike | null = null;
 
   #setPath(info: QuicPathInfo) {
     if (this.path?.path === info.path) return;
