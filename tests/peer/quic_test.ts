@@ -42,21 +42,20 @@ async function setup(guestSecret = "QX9P4RTW") {
   const seen = await notice as Extract<Message, { t: "guest" }>;
   const echo = await startEchoServer();
 
-  let hostAuth!: PeerAuth;
-  let guestAuth!: PeerAuth;
   const deliver = (to: () => PeerAuth) => (epoch: number, data: SignalData) =>
     queueMicrotask(() => {
       try {
         to().handle(epoch, data);
       } catch { /* a bad tag shows as a rejected bind */ }
     });
-  hostAuth = new PeerAuth({
+  // Each delivers to the other, which exists by the time a message is sent.
+  const hostAuth: PeerAuth = new PeerAuth({
     role: "responder",
     password: "QX9P4RTW",
     sessionName: hosted.name,
     send: deliver(() => guestAuth),
   });
-  guestAuth = new PeerAuth({
+  const guestAuth: PeerAuth = new PeerAuth({
     role: "initiator",
     password: guestSecret,
     sessionName: hosted.name,
