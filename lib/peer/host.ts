@@ -1,109 +1,43 @@
 /**
  * `tun p2p <port>`: share a local TCP port. Registers with a relay (or embeds
- * one for the LAN), prints the join code, and answers every guest with its own
- * WebRTC peer connection whose streams dial only 127.0.0.1:<port>.
- *
- * Each guest starts with a direct attempt (epoch 0). If the guest asks for
- * relay mode (epoch 1), the host drops the direct attempt and answers a
- * relay-only offer through the relay's TURN server.
+ * one for the LAN, host_session.ts), prints the join code and the browser
+ * link, and serves every guest with its own connection whose streams dial
+ * only 127.0.0.1:<port>.
  *
  * A guest's first signalling message says which data plane it uses: `quic`
- * (the QUIC data plane, quic_host.ts) or anything else (WebRTC). The host
- * serves both kinds at once, WebRTC only when @roamhq/wrtc loads.
+ * (host_quic_guest.ts) or anything else (WebRTC, host_rtc.ts; a browser guest
+ * may move on to WebTransport, host_browser.ts). The host serves all kinds at
+ * once, WebRTC only when @roamhq/wrtc loads. This file keeps the guests: who
+ * is admitted, refused, connected, and gone.
  */
-import { tokenParams } from "../auth/mod.ts";
 import net from "node:net";
 import process from "node:process";
 import { formatJoinCode, mintSecret } from "../code/mod.ts";
-import { type IceServer, SignalClient, type SignalData } from "../signal/mod.ts";
-import { type PathInfo, RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
-import { Mux, serveHostStreams } from "../tunnel/mod.ts";
-import { discoveryPort, startResponder } from "../discovery/mod.ts";
-import { type Relay, startRelay } from "../../relay/mod.ts";
-import { formatBytes, type Output } from "../cli/output.ts";
-import { lanAddress, stunUrl } from "./relay_url.ts";
+import type { SignalData } from "../signal/mod.ts";
+import { webrtcUnavailable } from "../rtc/mod.ts";
+import { formatBytes } from "../cli/output.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
 import { probeNatInfo } from "./nat.ts";
 import { PeerAuth } from "./auth.ts";
 import { AuditLog } from "./audit.ts";
-import { type DevCert, devCert } from "../cli/dev_cert.ts";
-import { HostWebTransport, type WebTransportLink } from "./host_webtransport.ts";
-import { WEBTRANSPORT_KEY_LABEL } from "./webtransport_auth.ts";
-import { HostQuic, type HostQuicGuest } from "./quic_host.ts";
+import { HostQuic } from "./quic_host.ts";
+import { type HostSession, openHostSession } from "./host_session.ts";
+import {
+  type GuestState,
+  type HostContext,
+  type HostOptions,
+  linkOf,
+  pathName,
+} from "./host_guest.ts";
+import { answerRtc, toRelayMode } from "./host_rtc.ts";
+import { BrowserGuests } from "./host_browser.ts";
+import { quicRelayMode, startQuicGuest } from "./host_quic_guest.ts";
 
-export interface HostOptions {
-  /** The local TCP port to share (dialled on 127.0.0.1 only). */
-  port: number;
-  /** Relay base URL; undefined embeds a relay in this process (LAN mode). */
-  relayUrl?: string;
-  /** How long a guest's direct attempt may take before relay mode. Default 8 s. */
-  p2pTimeoutMs: number;
-  /** The command name printed in the join line. Default "tun". */
-  command?: string;
-  /** Guests connected (or connecting) at once; more are refused. Default: no limit. */
-  maxGuests?: number;
-  /** Accept one guest only; exit once it leaves. */
-  once?: boolean;
-  /** The audit log file (one JSON line per accepted or rejected guest). */
-  auditLog: string;
-  /** The relay's access secret, if it requires tokens. */
-  token?: string;
-  /**
-   * "webrtc" (default): WebRTC guests and QUIC guests alike; "quic": QUIC
-   * guests only (WebRTC is not loaded). Without a loadable @roamhq/wrtc the
-   * host serves QUIC guests only either way.
-   */
-  transport?: "webrtc" | "quic";
-  out: Output;
-}
+export type { HostOptions } from "./host_guest.ts";
 
 /** Failed authentications after which the host retires its join code. */
 export const MAX_FAILED_ATTEMPTS = 3;
-
-interface GuestState {
-  peer: number;
-  from: string;
-  epoch: number;
-  /** The WebRTC attempt's peer connection (WebRTC guests only, once they spoke). */
-  rtc?: RtcPeer;
-  /** Which data plane the guest uses, known from its first signalling message. */
-  transport?: "webrtc" | "quic";
-  /** A QUIC guest's state (quic_host.ts). */
-  quic?: HostQuicGuest;
-  /** The host's side of the guest's pair at the relay's QUIC listener, if any. */
-  quicToken: Uint8Array | null;
-  auth: PeerAuth;
-  /** The guest proved it knows the join code (for the current attempt). */
-  authed: boolean;
-  /** Resolves when `authed` first becomes true. */
-  keyed: Promise<void>;
-  setKeyed: () => void;
-  mux?: Mux;
-  /** A browser guest's WebTransport session, when that is its path. */
-  wt?: WebTransportLink;
-  /** A browser guest (it said so first); it may want WebTransport. */
-  browser: boolean;
-  path?: PathInfo;
-  /** Why the current path: "connected" (direct) or why relay mode was chosen. */
-  reason: string;
-  rttMs: number | null;
-  since: string;
-  timer?: ReturnType<typeof setTimeout>;
-  closed: boolean;
-}
-
-/** "webtransport", or "direct"/"relay" from the selected candidate pair, else from the attempt. */
-function pathName(g: GuestState): string {
-  if (g.wt) return "webtransport";
-  if (g.quic?.path) return g.quic.path.path;
-  return g.path?.path ?? (g.epoch > 0 ? "relay" : "direct");
-}
-
-/** What carries a connected guest's bytes: its mux, WebTransport session or QUIC link. */
-function linkOf(g: GuestState): { bytesSent: number; bytesReceived: number } | undefined {
-  return g.mux ?? g.wt ?? (g.quic?.path ? g.quic : undefined);
-}
 
 /** Whether something accepts TCP connections on 127.0.0.1:port (a hint for the user). */
 function probeTarget(port: number): Promise<boolean> {
@@ -122,72 +56,19 @@ function probeTarget(port: number): Promise<boolean> {
 /** Runs until SIGINT/SIGTERM (resolves 0) or a fatal error (resolves 1). */
 export async function runHost(options: HostOptions): Promise<number> {
   const { out } = options;
-  let relay: Relay | undefined;
-  let relayUrl = options.relayUrl;
-  let publicRelayUrl = relayUrl;
-  let responder: { close(): void } | undefined;
-  let devTls: DevCert | undefined;
-  /** The https origin browser guests open (the relay's, or the embedded one's). */
-  let webOrigin: string | null = null;
-  if (!relayUrl) {
-    // LAN mode. TURN keeps refusing private peers other than its own relayed
-    // addresses: a guest holding only the session name must not reach this
-    // machine's loopback services through it.
-    // HTTPS too, for browser guests, with the saved development certificate.
-    devTls = await devCert([lanAddress()]).catch((err: Error) => {
-      out.say(out.yellow(`note: no HTTPS for browser guests (${err.message})`));
-      return undefined;
-    });
-    relay = await startRelay({
-      hostname: "0.0.0.0",
-      port: 0,
-      stunPort: 0,
-      https: devTls && { port: 0, certPem: devTls.certPem, keyPem: devTls.keyPem },
-    });
-    relayUrl = `http://127.0.0.1:${relay.port}`;
-    publicRelayUrl = `http://${lanAddress()}:${relay.port}`;
-    if (relay.httpsPort !== null) webOrigin = `https://${lanAddress()}:${relay.httpsPort}`;
-    const sessions = relay.sessions;
-    responder = await startResponder({
-      port: discoveryPort(process.env),
-      relayPort: relay.port,
-      hosts: (name) => sessions.has(name),
-    });
-  }
-
-  let signal: SignalClient;
+  let session: HostSession;
   try {
-    signal = await SignalClient.connect({
-      relayUrl,
-      params: tokenParams(relay ? undefined : options.token),
-    });
+    session = await openHostSession({ relayUrl: options.relayUrl, token: options.token, out });
   } catch (err) {
-    responder?.close();
-    await relay?.close();
     out.error((err as Error).message);
     return 1;
   }
-  let iceServers: IceServer[] = [{ urls: [stunUrl(relayUrl, signal.welcome.stun_port)] }];
+  const { signal, name, relay, relayUrl, publicRelayUrl, webOrigin, devTls } = session;
   const guests = new Map<number, GuestState>();
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => finish = resolve);
 
-  signal.send({ t: "host" });
-  let name: string;
-  try {
-    const hosted = await signal.next(["hosted"]);
-    if (hosted.t !== "hosted") throw new Error("unexpected reply");
-    name = hosted.name;
-    if (hosted.ice.length) iceServers = hosted.ice;
-    if (!relay) webOrigin = hosted.web;
-  } catch (err) {
-    signal.close();
-    responder?.close();
-    await relay?.close();
-    out.error(`relay refused to host: ${(err as Error).message}`);
-    return 1;
-  }
-  const { stun, turn } = splitIceServers(iceServers);
+  const servers = splitIceServers(session.iceServers);
   // WebRTC only when asked for and loadable; QUIC guests are served either way.
   const noWebrtc = options.transport === "quic"
     ? "this host takes QUIC guests only (--transport quic)"
@@ -199,9 +80,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     log: (line) => out.say(out.yellow(`note: ${line}`)),
   });
   if (noWebrtc && quic.unavailable()) {
-    signal.close();
-    responder?.close();
-    await relay?.close();
+    await session.close();
     out.error(`no data plane: ${noWebrtc}, and ${quic.unavailable()}`);
     return 1;
   }
@@ -212,9 +91,7 @@ export async function runHost(options: HostOptions): Promise<number> {
   try {
     audit = new AuditLog(options.auditLog, (m) => out.say(out.yellow(`warning: ${m}`)));
   } catch (err) {
-    signal.close();
-    responder?.close();
-    await relay?.close();
+    await session.close();
     out.error(`cannot open the audit log ${options.auditLog}: ${(err as Error).message}`);
     return 1;
   }
@@ -258,7 +135,7 @@ export async function runHost(options: HostOptions): Promise<number> {
         : []),
       !relay
         ? `  relay  ${publicRelayUrl}`
-        : publicRelayUrl!.includes("//127.0.0.1:")
+        : publicRelayUrl.includes("//127.0.0.1:")
         ? `  relay  embedded, this machine only (no LAN interface found)`
         : `  relay  embedded, LAN only; guests on this LAN can omit --relay`,
       `  status ${cmd} p2p status ${code}`,
@@ -281,7 +158,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       name,
       pid: process.pid,
       port: options.port,
-      relay: publicRelayUrl!,
+      relay: publicRelayUrl,
       started: startedAt,
       guests: [...guests.values()].map(guestStatus),
     });
@@ -367,98 +244,6 @@ export async function runHost(options: HostOptions): Promise<number> {
     publish();
   };
 
-  /** A peer connection for guest `g`'s current epoch (0 direct, 1 relay mode). */
-  const answer = (g: GuestState): RtcPeer => {
-    const relayMode = g.epoch > 0;
-    const epoch = g.epoch;
-    const rtc = new RtcPeer({
-      role: "answerer",
-      iceServers: relayMode ? turn : stun,
-      iceTransportPolicy: relayMode ? "relay" : "all",
-      sendSignal: (data: SignalData) => signal.send({ t: "signal", peer: g.peer, epoch, data }),
-    });
-    clearTimeout(g.timer);
-    // The guest decides when to switch to relay mode; the host only gives up
-    // once both attempts have had their time.
-    g.timer = setTimeout(
-      () => endGuest(g, relayMode ? "relay mode did not connect" : "guest never connected"),
-      relayMode ? RELAY_MODE_TIMEOUT_MS + 5_000 : options.p2pTimeoutMs + RELAY_MODE_TIMEOUT_MS,
-    );
-    rtc.onfailed = (why) => {
-      if (g.rtc !== rtc) return;
-      // A failed direct attempt is the guest's cue for relay mode: wait for it.
-      if (relayMode || g.mux) endGuest(g, why);
-      else if (g.wt) return; // the browser guest chose WebTransport
-    };
-    rtc.descriptions.catch(() => {});
-    // No tunnel byte flows before the guest proves it knows the code and both
-    // DTLS fingerprints are bound to that proof.
-    const authed = rtc.descriptions.then((d) => g.auth.bind(epoch, d));
-    authed.then(() => {
-      if (g.rtc !== rtc || g.closed) return;
-      g.authed = true;
-      g.setKeyed();
-      if (options.once) onceTaken = true;
-    }, (err: Error) => {
-      // Even for an attempt given up: a confirmation that does not verify
-      // means a wrong code or a tampering relay, whichever attempt it was.
-      if (g.closed) return;
-      failAuth(g, err.message);
-    });
-    Promise.all([rtc.opened, authed]).then(([channel]) => {
-      if (g.closed || g.rtc !== rtc) return;
-      clearTimeout(g.timer);
-      connected(g, rtc, new Mux(channel));
-    }, () => {/* failure is reported through onfailed, failAuth or the timer */});
-    return rtc;
-  };
-
-  const connected = async (g: GuestState, rtc: RtcPeer, mux: Mux) => {
-    g.mux = mux;
-    g.since = new Date().toISOString();
-    serveHostStreams(mux, { targetHost: "127.0.0.1", targetPort: options.port });
-    mux.onclose = () => endGuest(g, "guest disconnected");
-    g.path = (await rtc.path().catch(() => null)) ?? undefined;
-    const rtt = g.path?.rttMs ?? await mux.ping().catch(() => null);
-    g.rttMs = rtt === null ? null : Math.round(rtt * 10) / 10;
-    announce(g);
-  };
-
-  /** Browser guests over WebTransport (Deno only; started on the first such guest). */
-  const webTransport = HostWebTransport.available
-    ? new HostWebTransport({
-      targetPort: options.port,
-      log: (line) => out.say(out.yellow(`note: ${line}`)),
-      guest: (peer) => {
-        const g = guests.get(peer);
-        if (!g || !g.browser) return undefined;
-        return {
-          key: () => g.authed && !g.closed ? g.auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32) : null,
-          accept: (link) => {
-            if (g.closed || g.wt) return false;
-            clearTimeout(g.timer);
-            // The browser prefers WebTransport: a DataChannel it opened
-            // meanwhile is dropped (it closes its side too).
-            if (g.mux) {
-              g.mux.onclose = null;
-              g.mux.close("the guest moved to WebTransport");
-              g.mux = undefined;
-              g.path = undefined;
-            }
-            g.rtc?.close();
-            g.wt = link;
-            g.rttMs = null; // the DataChannel's, if any, no longer applies
-            g.since = new Date().toISOString();
-            g.reason = "connected";
-            link.onclose = (why) => endGuest(g, why);
-            announce(g);
-            return true;
-          },
-        };
-      },
-    })
-    : null;
-
   /** Tell the user (and `tun p2p status`) which path a guest connected on. */
   const announce = (g: GuestState) => {
     const p = pathName(g);
@@ -487,85 +272,32 @@ export async function runHost(options: HostOptions): Promise<number> {
     publish();
   };
 
-  /** A QUIC guest's offer (its first message): answer it and start the simultaneous open. */
-  const startQuic = async (g: GuestState, offer: Extract<SignalData, { kind: "quic" }>) => {
-    const why = quic.unavailable();
-    if (why) {
-      dropGuest(g, why);
-      return reject(g.peer, g.from, `${why}; join with --transport webrtc`);
-    }
-    let qg: HostQuicGuest;
-    try {
-      qg = await quic.guest(g.peer, offer, g.auth, g.quicToken);
-    } catch (err) {
-      if (!dropGuest(g, "QUIC failed")) return;
-      return reject(g.peer, g.from, `QUIC failed at the host: ${(err as Error).message}`);
-    }
-    if (g.closed) return qg.close("guest left");
-    g.quic = qg;
-    signal.send({ t: "signal", peer: g.peer, epoch: 0, data: qg.answer });
-    qg.authed.then(() => {
-      if (g.closed) return;
-      g.authed = true;
-      g.setKeyed();
-      if (options.once) onceTaken = true;
-    }, (err: Error) => {
-      if (!g.closed) failAuth(g, err.message);
-    });
-    qg.onpath = (info) => {
-      if (g.closed) return;
-      clearTimeout(g.timer);
-      g.since = new Date().toISOString();
-      if (info.path === "direct") g.reason = "connected";
-      g.rttMs = info.rttMs === null ? null : Math.round(info.rttMs * 10) / 10;
-      announce(g);
-    };
-    qg.onclose = (reason) => endGuest(g, reason);
-    // Relay mode may have begun while the endpoint opened.
-    if (qg.path) qg.onpath(qg.path);
-    else if (g.epoch > 0) qg.relayMode();
-  };
-
-  /**
-   * Whether a browser guest can reach our WebTransport endpoint: we have the
-   * public address the relay sees, or the guest is behind the same NAT (same
-   * public address), or we embed the relay (one LAN). Otherwise it would wait
-   * for a QUIC handshake that cannot complete while the DataChannel is ready.
-   */
-  const webTransportReachable = (g: GuestState): boolean => {
-    const ownPublic = signal.welcome.addr.address;
-    const guestIp = g.from.replace(/:\d+$/, "");
-    return !!relay || guestIp === ownPublic || HostWebTransport.isLocalAddress(ownPublic);
-  };
-
-  /**
-   * Offer a browser guest our WebTransport endpoint, once its PAKE proof has
-   * verified (the offer is tagged with a key derived from it).
-   */
-  const offerWebTransport = async (g: GuestState, wt: HostWebTransport) => {
-    await g.keyed;
-    if (g.closed) return;
-    try {
-      const offer = await wt.offer(g.auth.deriveKey(WEBTRANSPORT_KEY_LABEL, 32));
-      if (!g.closed) {
-        signal.send({
-          t: "signal",
-          peer: g.peer,
-          epoch: 0,
-          data: { kind: "webtransport", ...offer },
-        });
-      }
-    } catch (err) {
-      out.say(out.yellow(`note: WebTransport unavailable: ${(err as Error).message}`));
-    }
-  };
-
   /** The guest's proof failed: wrong code, or the relay altered the SDP. */
   const failAuth = (g: GuestState, why: string) => {
     if (!dropGuest(g, "authentication failed")) return;
     reject(g.peer, g.from, `wrong join code, or the connection was tampered with (${why})`, true);
     publish();
   };
+
+  /** What the code for each data plane may do with a guest. */
+  const ctx: HostContext = {
+    options,
+    out,
+    signal,
+    guests,
+    send: (g, epoch, data) => signal.send({ t: "signal", peer: g.peer, epoch, data }),
+    endGuest: (g, reason) => endGuest(g, reason),
+    dropGuest: (g, reason) => dropGuest(g, reason),
+    failAuth: (g, why) => failAuth(g, why),
+    reject: (peer, from, reason) => reject(peer, from, reason),
+    authed: (g) => {
+      g.authed = true;
+      g.setKeyed();
+      if (options.once) onceTaken = true;
+    },
+    announce: (g) => announce(g),
+  };
+  const browsers = new BrowserGuests(ctx, !!relay);
 
   const startGuest = (peer: number, from: string, quicToken: Uint8Array | null) => {
     if (retired) return reject(peer, from, "this join code was retired after failed attempts");
@@ -614,7 +346,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     if (!g.transport && data.kind !== "nat") {
       if (data.kind === "quic") {
         g.transport = "quic";
-        startQuic(g, data);
+        startQuicGuest(ctx, quic, g, data);
         return;
       }
       g.transport = "webrtc";
@@ -623,53 +355,31 @@ export async function runHost(options: HostOptions): Promise<number> {
         dropGuest(g, noWebrtc);
         return reject(g.peer, g.from, `${noWebrtc}; join with --transport quic`);
       }
-      if (!noWebrtc) g.rtc = answer(g);
+      if (!noWebrtc) g.rtc = answerRtc(ctx, servers, g);
     }
-    if (data.kind === "quic") return; // one offer per guest
-    if (data.kind === "nat" || data.kind === "reject") return; // the guest decides relay mode
-    if (data.kind === "webtransport") return; // host to guest only
-    if (data.kind === "browser") {
-      g.browser = true;
-      // Tell the guest now whether an offer will come, so an open DataChannel
-      // knows whether to wait for it.
-      const offering = data.webtransport && !!webTransport && webTransportReachable(g);
-      signal.send({
-        t: "signal",
-        peer: g.peer,
-        epoch: 0,
-        data: { kind: "browser", webtransport: offering },
-      });
-      if (offering) offerWebTransport(g, webTransport!);
-      return;
-    }
-    if (data.kind === "pake" || data.kind === "confirm") {
-      try {
-        g.auth.handle(epoch, data);
-      } catch (err) {
-        failAuth(g, (err as Error).message);
-      }
-      return;
-    }
-    if (data.kind === "relay-mode") {
-      if (g.transport === "quic") {
-        if (epoch <= g.epoch) return;
-        g.epoch = epoch;
-        g.reason = data.reason;
-        // A spliced stream may have come first: then say why now. (Before
-        // the guest's QUIC state exists, startQuic looks at the epoch.)
-        if (g.quic?.path?.path === "relay") announce(g);
-        else g.quic?.relayMode();
+    switch (data.kind) {
+      case "quic": // one offer per guest
+      case "nat": // the guest decides relay mode
+      case "reject":
+      case "webtransport": // host to guest only
         return;
-      }
-      if (epoch <= g.epoch || g.mux || !turn.length || !g.rtc) return;
-      g.rtc.close();
-      g.epoch = epoch;
-      g.reason = data.reason;
-      g.rtc = answer(g);
-      return;
+      case "browser":
+        return browsers.hello(g, data);
+      case "pake":
+      case "confirm":
+        try {
+          g.auth.handle(epoch, data);
+        } catch (err) {
+          failAuth(g, (err as Error).message);
+        }
+        return;
+      case "relay-mode":
+        if (g.transport === "quic") return quicRelayMode(ctx, g, epoch, data.reason);
+        return toRelayMode(ctx, servers, g, epoch, data.reason);
+      default:
+        if (epoch !== g.epoch || !g.rtc) return; // a late message of an attempt given up
+        g.rtc.handleSignal(data).catch((err) => endGuest(g, `bad signalling: ${err.message}`));
     }
-    if (epoch !== g.epoch || !g.rtc) return; // a late message of an attempt given up
-    g.rtc.handleSignal(data).catch((err) => endGuest(g, `bad signalling: ${err.message}`));
   };
 
   probeTarget(options.port).then((ok) => {
@@ -737,11 +447,9 @@ export async function runHost(options: HostOptions): Promise<number> {
   process.off("SIGTERM", stop);
   clearInterval(ticker);
   for (const g of [...guests.values()]) endGuest(g, "host stopped");
-  webTransport?.close();
+  browsers.close();
   quic.close();
   removeStatus(name);
-  await signal.close();
-  responder?.close();
-  await relay?.close();
+  await session.close();
   return exitCode;
 }
