@@ -282,7 +282,9 @@ async function main(argv: string[]): Promise<number> {
   program.command("p2p")
     .usage("<port> [options]\n       tun p2p status <code> [--json]")
     .description(
-      "share local TCP port <port> (127.0.0.1 only); prints a join code for guests.\n" +
+      "share local TCP port <port> (127.0.0.1 only); prints a join code for guests,\n" +
+        "and a link that shows a web app on that port in a browser (over HTTPS, when\n" +
+        "the relay serves it: the embedded LAN relay does, `tun relay --https-port`).\n" +
         "Several guests may join with the same code, each with their own connection.\n" +
         "If no direct path opens within --p2p-timeout, a guest drops quietly to relay\n" +
         "mode: the relay's TURN server forwards DTLS ciphertext it cannot read (QUIC\n" +
