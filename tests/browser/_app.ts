@@ -86,6 +86,7 @@ export async function expectAppInPage(o: AppCheck): Promise<number> {
       bytes: d.bytes,
       error: d.error,
       redirect: d.redirect,
+      stream: d.stream,
       websocket: d.websocket,
       text: result.textContent,
       title: w.getComputedStyle($("title")).color,
@@ -98,6 +99,7 @@ export async function expectAppInPage(o: AppCheck): Promise<number> {
   assertEquals(seen.bytes, String(MiB));
   assertEquals(seen.received, seen.sent); // the echo came back byte-identical
   assertEquals(seen.redirect, "/moved moved here");
+  assertEquals(seen.stream, "one,two,three as sent"); // streamed, not buffered
   // The app's WebSocket fails at once, and the page tells the user why.
   assertEquals(seen.websocket, "error");
   const notices = await page.evaluate(
