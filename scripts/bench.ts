@@ -1,212 +1,215 @@
 /**
- * One benchmark run: a 256 MB download (median of several) and 1,000 sequential
- * small GETs, over raw loopback TCP and through the tunnel on both data planes
- * (relay, host and two guests as separate processes in a private network
- * namespace: one guest on a WebRTC DataChannel, one on direct QUIC, both to
- * the same host). Prints figures; asserts nothing.
+ * One benchmark run, one table: the same work over every way of reaching a
+ * local HTTP app: raw loopback TCP (the limit), a socat forwarder, ssh -L
+ * (OpenSSH on loopback), tun direct over a WebRTC DataChannel, tun direct over
+ * QUIC, and tun through the relay (TURN, and QUIC's splice). Each row starts its
+ * own processes (relay, host and guest separate, as users run them), measures,
+ * and stops them. Under the table: issue 8's targets from the same run.
  *
- *   scripts/bench [--mb 256] [--gets 1000] [--runs 3]
+ *   scripts/bench [--quick] [--json] [--mb 256] [--runs 3] [--requests 1000] [--rps-seconds 10]
  *
- * Two GET figures: the HTTP client fixture opens a new connection per GET (its
- * keep-alive agent is not reused under Deno), so that row includes a tunnel
- * stream open per request; the "one connection" row sends every GET on one
- * socket and shows the per-request cost alone.
+ * Per row (scripts/benchkit/measure.ts): MB/s of one 256 MB download (median of
+ * --runs) and of 8 parallel 32 MB downloads (curl); p50/p99 of 1,000 sequential
+ * small GETs on one keep-alive connection (curl); requests per second at 64
+ * concurrent connections (wrk); ms from starting the forwarder to the first
+ * response byte; peak RSS of each side; the relay's CPU seconds per GB
+ * downloaded, in relay mode. --quick: 32 MB, one run, 200 GETs, 2 s of wrk.
+ * --json: one JSON object with every figure instead of the table.
  *
- * The UDP drop count is the namespace's receive-buffer overflows during each
- * path's downloads: libwebrtc leaves its UDP sockets at the kernel default
- * (net.core.rmem_default), and every drop costs the SCTP association a
- * retransmission, sometimes a 400 ms+ timeout, which is most of the run-to-run
- * spread. QUIC (quinn, in Deno) recovers from a drop within the round trip.
- *
- * Internal: `bench.ts --probe <port> <n>` is the one-connection client, run
- * inside the namespace.
+ * Needs root (network namespaces, the NAT lab); scripts/bench installs curl,
+ * socat, wrk, openssh and iptables when missing.
  */
-import { connect } from "node:net";
+import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { createLoopbackNs } from "../tests/_util/netns_lo.ts";
-import { exec } from "../tests/lab/process.ts";
-import {
-  client,
-  DENO,
-  isRoot,
-  randomFile,
-  startApp,
-  startGuest,
-  startHost,
-  startRelay,
-} from "../tests/_util/tun.ts";
+import { isRoot, randomFile } from "../tests/_util/tun.ts";
+import { type BenchFile, measure, type Workload } from "./benchkit/measure.ts";
+import { loopbackNet, natNet, type Net } from "./benchkit/nets.ts";
+import { type Path, rawTcp, socat, sshForward, tun } from "./benchkit/paths.ts";
+import { type FirstByte, machine, type Row, targets, textReport } from "./benchkit/report.ts";
 
-const { values, positionals } = parseArgs({
+const { values } = parseArgs({
   args: process.argv.slice(2),
-  allowPositionals: true,
   options: {
-    mb: { type: "string", default: "256" },
-    gets: { type: "string", default: "1000" },
-    runs: { type: "string", default: "3" },
-    probe: { type: "boolean", default: false },
+    quick: { type: "boolean", default: false },
+    json: { type: "boolean", default: false },
+    mb: { type: "string" },
+    runs: { type: "string" },
+    requests: { type: "string" },
+    "rps-seconds": { type: "string" },
   },
 });
-
-if (values.probe) {
-  const [port, n] = positionals.map(Number);
-  console.log(JSON.stringify(await probeOneConnection(port, n)));
-  process.exit(0);
-}
-
-const mb = Number(values.mb);
-const gets = Number(values.gets);
-const runs = Number(values.runs);
 if (!isRoot()) {
-  console.error("bench: needs root (it runs in a private network namespace)");
+  console.error("bench: needs root (it runs in private network namespaces)");
   process.exit(1);
 }
 
-const blob = await randomFile(mb * 1024 * 1024);
-try {
-  await using net = await createLoopbackNs();
-  await using app = (await startApp(net.ns, blob.dir)).proc;
-  const appPort = Number(app.lines[0].match(/\d+/)![0]);
-  const relay = await startRelay(net.ns, "127.0.0.1");
-  await using _relay = relay.proc;
-  const host = await startHost(net.ns, appPort, ["--relay", relay.info.url]);
-  await using _host = host.proc;
-  const guest = await startGuest(net.ns, host.info.code, ["--relay", relay.info.url]);
-  await using _guest = guest.proc;
-  const quic = await startGuest(net.ns, host.info.code, [
-    "--relay",
-    relay.info.url,
-    "--transport",
-    "quic",
-  ]);
-  await using _quic = quic.proc;
+const MiB = 1024 * 1024;
+const quick = values.quick;
+const mb = Number(values.mb ?? (quick ? 32 : 256));
+const plan = {
+  mb,
+  runs: Number(values.runs ?? (quick ? 1 : 3)),
+  requests: Number(values.requests ?? (quick ? 200 : 1000)),
+  rpsSeconds: Number(values["rps-seconds"] ?? (quick ? 2 : 10)),
+  streams: 8,
+  connections: 64,
+  idle: 100,
+};
 
-  const udpDrops = async () => {
-    let drops = 0;
-    for (const file of ["/proc/net/snmp", "/proc/net/snmp6"]) {
-      const text = (await exec(net.ns, ["cat", file])).stdout;
-      const v6 = /Udp6RcvbufErrors\s+(\d+)/.exec(text);
-      if (v6) drops += Number(v6[1]);
-      const v4 = text.split("\n").filter((l) => l.startsWith("Udp: "));
-      if (v4.length === 2) {
-        const names = v4[0].split(/\s+/);
-        drops += Number(v4[1].split(/\s+/)[names.indexOf("RcvbufErrors")]);
-      }
-    }
-    return drops;
-  };
-  const measure = async (port: number) => {
-    const rates: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const d = await client(net.ns, ["download", String(port), blob.name], 600_000);
-      if (d.sha256 !== blob.sha256) throw new Error(`download through port ${port} was corrupted`);
-      rates.push((mb * 1024 * 1024) / 1e6 / (Number(d.ms) / 1000));
-    }
-    const l = await client(net.ns, ["latency", String(port), String(gets)], 600_000);
-    const probe = await exec(
-      net.ns,
-      [DENO, "run", "-A", import.meta.filename!, "--probe", String(port), String(gets)],
-      { timeoutMs: 600_000 },
-    );
-    if (probe.code !== 0) throw new Error(`latency probe exited ${probe.code}: ${probe.stderr}`);
-    const one = JSON.parse(probe.stdout) as { p50_ms: number; p99_ms: number };
-    rates.sort((a, b) => a - b);
-    return {
-      rates,
-      p50: Number(l.p50_ms),
-      p99: Number(l.p99_ms),
-      oneP50: one.p50_ms,
-      oneP99: one.p99_ms,
-    };
-  };
-  const raw = await measure(appPort);
-  const dropsBefore = await udpDrops();
-  const tunnel = await measure(guest.info.port);
-  const dropsMiddle = await udpDrops();
-  const overQuic = await measure(quic.info.port);
-  const drops = dropsMiddle - dropsBefore;
-  const quicDrops = await udpDrops() - dropsMiddle;
-  const rssKb = async (proc: { pid: number }) => {
-    try {
-      const status = await Deno.readTextFile(`/proc/${proc.pid}/status`);
-      return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    } catch {
-      return 0;
-    }
-  };
-  const row = (label: string, a: string, b: string, c: string) =>
-    console.log(`${label.padEnd(34)}${a.padStart(12)}${b.padStart(16)}${c.padStart(16)}`);
-  const median = (r: number[]) => `${r[r.length >> 1].toFixed(1)} MB/s`;
-  const spread = (r: number[]) => `${r[0].toFixed(0)}-${r[r.length - 1].toFixed(0)}`;
-  const ms = (x: number) => `${x.toFixed(3)} ms`;
-  console.log(
-    `tun bench: ${mb} MB download (median of ${runs}), ${gets} sequential GETs two ways, on both data planes`,
-  );
-  console.log(
-    `paths: DataChannel ${guest.info.path} (${guest.info.local_candidate} ↔ ${guest.info.remote_candidate}), ` +
-      `QUIC ${quic.info.path}; one host, private netns, loopback`,
-  );
-  const col = (f: (m: typeof raw) => string) => [f(raw), f(tunnel), f(overQuic)] as const;
-  row("", "raw TCP", "DataChannel", "QUIC");
-  row(`${mb} MB download`, ...col((m) => median(m.rates)));
-  row(`  min-max of ${runs} (MB/s)`, ...col((m) => spread(m.rates)));
-  row(`${gets} GETs, new conn each p50`, ...col((m) => ms(m.p50)));
-  row(`${gets} GETs, new conn each p99`, ...col((m) => ms(m.p99)));
-  row(`${gets} GETs, one conn p50`, ...col((m) => ms(m.oneP50)));
-  row(`${gets} GETs, one conn p99`, ...col((m) => ms(m.oneP99)));
-  row("UDP datagrams dropped (rcvbuf)", "-", String(drops), String(quicDrops));
-  row("p2p-join → ready", "-", `${guest.info.wall_ms} ms`, `${quic.info.wall_ms} ms`);
-  // Peak memory of the tun processes (the wrapper `ip netns exec` execs into deno).
-  const mbOf = async (p: { pid: number }) => Math.round(await rssKb(p) / 1024);
-  row("peak RSS guest", "-", `${await mbOf(guest.proc)} MB`, `${await mbOf(quic.proc)} MB`);
-  row("peak RSS host (both guests)", "-", `${await mbOf(host.proc)} MB`, "");
-} finally {
-  await Deno.remove(blob.dir, { recursive: true });
+/** Fixed ports below the ephemeral range (32768-60999): free by construction in our namespaces. */
+const PORT = { socat: 20001, ssh: 20002, sshd: 20022, dc: 20003, quic: 20004, nat: 20005 };
+const QUIC = ["--transport", "quic"];
+
+/** One table row: which network it runs in and how its path is made there. */
+interface RowSpec {
+  key: string;
+  label: string;
+  open(net: Net): Promise<Path>;
 }
 
-/** `n` sequential GET /hello/<i> on one HTTP/1.1 connection; p50/p99 in ms. */
-async function probeOneConnection(
-  port: number,
-  n: number,
-): Promise<{ p50_ms: number; p99_ms: number }> {
-  const socket = connect({ host: "127.0.0.1", port });
-  socket.setNoDelay(true);
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("error", reject);
-  });
-  let pending = "";
-  let done: (() => void) | null = null;
-  socket.on("data", (chunk: Uint8Array) => {
-    pending += new TextDecoder().decode(chunk);
-    if (done && responseComplete(pending)) {
-      pending = "";
-      done();
-    }
-  });
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      done = resolve;
-      socket.once("close", () => reject(new Error("connection closed mid-probe")));
-      socket.write(`GET /hello/${i} HTTP/1.1\r\nHost: bench\r\n\r\n`);
-    });
-    socket.removeAllListeners("close");
-    times.push(performance.now() - t0);
+const LOOPBACK_ROWS: RowSpec[] = [
+  { key: "raw", label: "raw TCP", open: (n) => Promise.resolve(rawTcp(n.app)) },
+  { key: "socat", label: "socat", open: (n) => socat(n.app, PORT.socat) },
+  { key: "ssh", label: "ssh -L", open: (n) => sshForward(n.app, PORT.ssh, PORT.sshd) },
+  {
+    key: "dc",
+    label: "tun DataChannel direct",
+    open: (n) => tun(n.app, { ...tunIn(n), port: PORT.dc, expect: "direct" }),
+  },
+  {
+    key: "quic",
+    label: "tun QUIC direct",
+    open: (n) => tun(n.app, { ...tunIn(n), port: PORT.quic, guestArgs: QUIC, expect: "direct" }),
+  },
+];
+
+const RELAY_ROWS: RowSpec[] = [
+  {
+    key: "relay",
+    label: "tun relay (TURN)",
+    open: (n) => tun(n.app, { ...tunIn(n), port: PORT.dc, expect: "relay" }),
+  },
+  {
+    key: "quic-relay",
+    label: "tun QUIC relay (splice)",
+    open: (n) => tun(n.app, { ...tunIn(n), port: PORT.quic, guestArgs: QUIC, expect: "relay" }),
+  },
+];
+
+function tunIn(n: Net) {
+  return { relay: n.relay, hostNs: n.hostNs, guestNs: n.guestNs };
+}
+
+function progress(text: string) {
+  console.error(`bench: ${text}`);
+}
+
+/** Open a row's path, do the work on it, stop it. A row that fails is reported, not fatal. */
+async function runRow(spec: RowSpec, net: Net, work: Workload): Promise<Row> {
+  progress(`${spec.label} ...`);
+  const t0 = performance.now();
+  const row: Row = {
+    key: spec.key,
+    label: spec.label,
+    where: net.description,
+    detail: "",
+    figures: null,
+  };
+  try {
+    await using p = await spec.open(net);
+    row.detail = p.detail;
+    row.figures = await measure(p, work);
+  } catch (err) {
+    row.error = (err as Error).message.split("\n")[0];
+    progress(`${spec.label} could not be measured: ${(err as Error).message}`);
   }
-  socket.destroy();
-  times.sort((a, b) => a - b);
-  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))];
-  return { p50_ms: q(0.5), p99_ms: q(0.99) };
+  progress(`${spec.label} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return row;
 }
 
-/** Whether `text` holds one whole HTTP response (Content-Length or chunked body). */
-function responseComplete(text: string): boolean {
-  const end = text.indexOf("\r\n\r\n");
-  if (end < 0) return false;
-  const head = text.slice(0, end).toLowerCase();
-  const length = /\r\ncontent-length:\s*(\d+)/.exec(head);
-  if (length) return text.length - end - 4 >= Number(length[1]);
-  return /\r\ntransfer-encoding:\s*chunked/.test(head) && text.endsWith("\r\n0\r\n\r\n");
+/** Only the time to first byte of a direct path across two port-restricted NATs. */
+async function firstByteAcrossNats(
+  net: Net & { directGuestNs: string },
+  quic: boolean,
+): Promise<FirstByte> {
+  const what = `${quic ? "QUIC" : "DataChannel"} direct, two port-restricted NATs (lab)`;
+  try {
+    await using p = await tun(net.app, {
+      ...tunIn(net),
+      guestNs: net.directGuestNs,
+      port: PORT.nat,
+      guestArgs: quic ? QUIC : [],
+      expect: "direct",
+    });
+    return { what, ms: p.firstByteMs ?? null, detail: p.detail };
+  } catch (err) {
+    return { what, ms: null, detail: `not measured: ${(err as Error).message.split("\n")[0]}` };
+  }
+}
+
+/** The 256 MB file and the 32 MB file (an eighth, for the parallel streams), in one dir. */
+async function makeFiles(): Promise<{ dir: string; big: BenchFile; part: BenchFile }> {
+  const big = await randomFile(mb * MiB);
+  const part = await randomFile(mb * MiB / plan.streams);
+  await Deno.rename(path.join(part.dir, part.name), path.join(big.dir, "part.bin"));
+  await Deno.remove(part.dir, { recursive: true });
+  return {
+    dir: big.dir,
+    big: { name: big.name, bytes: mb * MiB, sha256: big.sha256 },
+    part: { name: "part.bin", bytes: mb * MiB / plan.streams, sha256: part.sha256 },
+  };
+}
+
+const started = performance.now();
+const host = await machine();
+const files = await makeFiles();
+const removeFiles = () => {
+  try {
+    Deno.removeSync(files.dir, { recursive: true });
+  } catch { /* removed already */ }
+};
+// Interrupted: still remove the files ("exit" also runs the namespaces' cleanup).
+process.on("exit", removeFiles);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+const rows: Row[] = [];
+const acrossNats: FirstByte[] = [];
+try {
+  const work: Workload = { ...plan, big: files.big, part: files.part };
+  {
+    await using net = await loopbackNet(files.dir);
+    for (const spec of LOOPBACK_ROWS) rows.push(await runRow(spec, net, work));
+  }
+  {
+    await using net = await natNet(files.dir);
+    for (const spec of RELAY_ROWS) rows.push(await runRow(spec, net, work));
+    progress("time to first byte across two NATs ...");
+    acrossNats.push(await firstByteAcrossNats(net, false), await firstByteAcrossNats(net, true));
+  }
+} finally {
+  removeFiles();
+}
+const fromRow = (key: string, what: string): FirstByte => {
+  const row = rows.find((r) => r.key === key)!;
+  return { what, ms: row.figures?.firstByteMs ?? null, detail: row.detail };
+};
+const RELAY_NATS = "symmetric vs port-restricted NAT (lab)";
+const firstBytes = [
+  fromRow("dc", "DataChannel direct, no NAT (loopback)"),
+  fromRow("quic", "QUIC direct, no NAT (loopback)"),
+  ...acrossNats,
+  fromRow("relay", `DataChannel relay, ${RELAY_NATS}`),
+  fromRow("quic-relay", `QUIC relay, ${RELAY_NATS}`),
+];
+report(rows, firstBytes, Math.round((performance.now() - started) / 1000));
+
+function report(rows: Row[], firstBytes: FirstByte[], seconds: number) {
+  const m = host;
+  const goals = targets(rows, firstBytes, plan.idle);
+  if (values.json) {
+    const all = { machine: m, plan, rows, first_byte: firstBytes, targets: goals, seconds };
+    console.log(JSON.stringify(all));
+  } else {
+    console.log(textReport({ machine: m, plan, quick, rows, targets: goals, seconds }));
+  }
 }
