@@ -10,7 +10,7 @@ import type { IceServer, NatInfo, SignalData } from "../signal/mod.ts";
 import { type DataChannelAdapter, RtcPeer } from "../rtc/mod.ts";
 import type { PeerAuth } from "./auth.ts";
 import { RELAY_MODE_TIMEOUT_MS } from "./ice.ts";
-import { impossibleDirect } from "./nat_verdict.ts";
+import { NatPair } from "./nat_verdict.ts";
 
 export type AttemptMode = "direct" | "relay";
 
@@ -40,8 +40,7 @@ export class GuestAttempts {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Connected (on any path): no more switching. */
   #settled = false;
-  #ownNat: NatInfo | undefined;
-  #hostNat: NatInfo | undefined;
+  readonly #nats = new NatPair((reason) => this.toRelay(reason));
 
   constructor(options: GuestAttemptsOptions) {
     this.#o = options;
@@ -65,12 +64,9 @@ export class GuestAttempts {
 
   /** Our NAT's behaviour or the host's: with both known, a hopeless direct attempt ends. */
   nat(which: "own" | "host", info: NatInfo): void {
-    if (which === "own") this.#ownNat = info;
-    else this.#hostNat = info;
-    if (!this.#ownNat || !this.#hostNat) return;
-    const reason = impossibleDirect(this.#ownNat, this.#hostNat);
-    if (reason) this.toRelay(reason);
+    this.#nats.set(which, info);
   }
+
 
   /** SDP and ICE from the host; messages of an attempt given up are dropped. */
   handleSignal(epoch: number, data: SignalData): void {

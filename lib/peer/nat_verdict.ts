@@ -31,3 +31,25 @@ export function impossibleDirect(own: NatInfo, host: NatInfo): string | null {
     ? "both peers are behind symmetric NATs"
     : `hole punching cannot work: ${a} NAT here, ${b} NAT at the host`;
 }
+
+/**
+ * Both peers' NAT reports as they arrive (either order); once both are in,
+ * calls `impossible` with the reason if they rule a direct path out.
+ */
+export class NatPair {
+  #own: NatInfo | undefined;
+  #host: NatInfo | undefined;
+  readonly #impossible: (reason: string) => void;
+
+  constructor(impossible: (reason: string) => void) {
+    this.#impossible = impossible;
+  }
+
+  set(which: "own" | "host", info: NatInfo): void {
+    if (which === "own") this.#own = info;
+    else this.#host = info;
+    if (!this.#own || !this.#host) return;
+    const reason = impossibleDirect(this.#own, this.#host);
+    if (reason) this.#impossible(reason);
+  }
+}

@@ -8,7 +8,7 @@
 import type { NatInfo, QuicListenerInfo, SignalData } from "../signal/mod.ts";
 import type { TunnelLink } from "../tunnel/mod.ts";
 import type { PeerAuth } from "./auth.ts";
-import { impossibleDirect } from "./nat_verdict.ts";
+import { NatPair } from "./nat_verdict.ts";
 import { GuestQuic } from "./quic_guest.ts";
 
 /** What the guest reports once a QUIC attempt carries its connections. */
@@ -46,8 +46,7 @@ export class QuicAttempts {
   readonly #quic: GuestQuic;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #settled = false;
-  #ownNat: NatInfo | undefined;
-  #hostNat: NatInfo | undefined;
+  readonly #nats = new NatPair((reason) => this.toRelay(reason));
 
   private constructor(o: QuicAttemptsOptions, quic: GuestQuic) {
     this.#o = o;
@@ -110,12 +109,9 @@ export class QuicAttempts {
 
   /** Our NAT's behaviour or the host's: with both known, a hopeless direct attempt ends. */
   nat(which: "own" | "host", info: NatInfo): void {
-    if (which === "own") this.#ownNat = info;
-    else this.#hostNat = info;
-    if (!this.#ownNat || !this.#hostNat) return;
-    const reason = impossibleDirect(this.#ownNat, this.#hostNat);
-    if (reason) this.toRelay(reason);
+    this.#nats.set(which, info);
   }
+
 
   /** The host's answer (its `quic` message). */
   handleSignal(epoch: number, data: SignalData): void {
