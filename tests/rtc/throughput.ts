@@ -1,0 +1,445 @@
+/**
+ * DataChannel data-plane harness (not a test; needs root): a byte source, a
+ * host and a guest as separate processes in a private network namespace,
+ * joined by lib/rtc + lib/tunnel as `tun p2p` joins them (no relay, no PAKE:
+ * this process carries the signalling). A client process then measures,
+ * through the guest's port and straight to the source:
+ *
+ * - MB/s of one large download (median of --runs),
+ * - p50/p99 of --pings sequential 64-byte echo round trips on one connection,
+ * - peak RSS of host and guest after --streams downloads at once, each
+ *   --stream-mb,
+ *
+ * and, during the downloads, the CPU each thread used (libwebrtc's network
+ * thread vs the JavaScript thread), the machine's CPU per MB moved, and the UDP
+ * datagrams the namespace dropped for want of receive buffer.
+ *
+ *   deno run -A tests/rtc/throughput.ts [--mb 256] [--runs 3] [--pings 1000]
+ *     [--streams 100] [--stream-mb 4] [--env K=V ...] [--env-b K=V ...]
+ *
+ * `--env` sets knobs (below) in host and guest; with `--env-b` a second pair
+ * runs with those, and the two take turns run by run, so a slow spell on this
+ * shared machine hits both alike. Each run waits for the machine to be idle
+ * first; runs that lost >10% of the CPU to the hypervisor are flagged.
+ *
+ *   MUX='{"initialWindow":4194304}'   MuxOptions for both muxes (JSON)
+ */
+import net from "node:net";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { createLoopbackNs } from "../_util/netns_lo.ts";
+import { exec, type LabProcess, spawnIn } from "../lab/process.ts";
+import { DENO, isRoot } from "../_util/tun.ts";
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    role: { type: "string" },
+    port: { type: "string" },
+    mb: { type: "string", default: "256" },
+    runs: { type: "string", default: "3" },
+    pings: { type: "string", default: "1000" },
+    streams: { type: "string", default: "100" },
+    "stream-mb": { type: "string", default: "4" },
+    env: { type: "string", multiple: true, default: [] },
+    "env-b": { type: "string", multiple: true, default: [] },
+  },
+});
+
+const SELF = import.meta.filename!;
+const MB = 1024 * 1024;
+
+switch (values.role) {
+  case "source":
+    await source();
+    break;
+  case "host":
+  case "guest":
+    await peer(values.role, Number(values.port ?? 0));
+    break;
+  case "client":
+    await clientMain();
+    break;
+  default:
+    await parent();
+}
+
+// ---- source: "D<u64 n>" gets n bytes then FIN; "E" echoes until FIN ----
+
+async function source(): Promise<void> {
+  const block = new Uint8Array(MB);
+  crypto.getRandomValues(block.subarray(0, 65536));
+  for (let i = 65536; i < MB; i += 65536) block.copyWithin(i, 0, 65536);
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    socket.setNoDelay(true);
+    socket.once("readable", function first() {
+      const head = socket.read(1) as Uint8Array | null;
+      if (!head) return socket.once("readable", first);
+      if (head[0] === 0x45) { // "E"
+        socket.pipe(socket);
+        return;
+      }
+      const readLen = () => {
+        const len = socket.read(8) as Uint8Array | null;
+        if (!len) return socket.once("readable", readLen);
+        let left = Number(new DataView(len.buffer, len.byteOffset).getBigUint64(0));
+        const pump = () => {
+          while (left > 0) {
+            const n = Math.min(left, block.byteLength);
+            left -= n;
+            if (!socket.write(block.subarray(0, n))) return socket.once("drain", pump);
+          }
+          socket.end();
+        };
+        pump();
+        socket.resume();
+      };
+      readLen();
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  console.log(JSON.stringify({ port: (server.address() as net.AddressInfo).port }));
+}
+
+// ---- host / guest ----
+
+async function peer(role: "host" | "guest", sourcePort: number): Promise<void> {
+  const { RtcPeer } = await import("../../lib/rtc/mod.ts");
+  const { Mux, serveGuestPort, serveHostStreams } = await import("../../lib/tunnel/mod.ts");
+  const rtc = new RtcPeer({
+    role: role === "guest" ? "offerer" : "answerer",
+    iceServers: [],
+    sendSignal: (data) => console.log(JSON.stringify({ signal: data })),
+  });
+  let buf = "";
+  process.stdin.setEncoding("utf8").on("data", (s: string) => {
+    const lines = (buf + s).split("\n");
+    buf = lines.pop()!;
+    for (const line of lines) {
+      if (line) rtc.handleSignal(JSON.parse(line).signal);
+    }
+  });
+  await rtc.start();
+  const channel = await rtc.opened;
+  const mux = new Mux(channel, knob("MUX", {}));
+  mux.onclose = (reason) => console.error(`mux closed: ${reason}`);
+  if (role === "host") {
+    serveHostStreams(mux, { targetPort: sourcePort });
+    console.log(JSON.stringify({ ready: 0, path: await rtc.path() }));
+  } else {
+    const port = await serveGuestPort(mux);
+    console.log(JSON.stringify({ ready: port.port, path: await rtc.path() }));
+  }
+}
+
+/** A knob from the environment (JSON), as `--env NAME=...` sets it; `fallback` when unset. */
+function knob<T>(name: string, fallback: T): T {
+  const text = process.env[name];
+  return text === undefined ? fallback : JSON.parse(text) as T;
+}
+
+// ---- client ----
+
+function dial(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+    s.setNoDelay(true);
+    s.once("connect", () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+async function download(port: number, bytes: number): Promise<number> {
+  const t0 = performance.now();
+  const s = await dial(port);
+  const req = new Uint8Array(9);
+  req[0] = 0x44; // "D"
+  new DataView(req.buffer).setBigUint64(1, BigInt(bytes));
+  s.write(req);
+  let got = 0;
+  await new Promise<void>((resolve, reject) => {
+    s.on("data", (c: Uint8Array) => got += c.byteLength);
+    s.once("end", () => resolve());
+    s.once("error", reject);
+  });
+  s.destroy();
+  if (got !== bytes) throw new Error(`download got ${got} of ${bytes} bytes`);
+  return performance.now() - t0;
+}
+
+async function pings(port: number, n: number): Promise<{ p50: number; p99: number }> {
+  const s = await dial(port);
+  s.write(new Uint8Array([0x45]));
+  const msg = new Uint8Array(64).fill(0x61);
+  const times: number[] = [];
+  let want = 0;
+  let wake: (() => void) | null = null;
+  s.on("data", (c: Uint8Array) => {
+    want -= c.byteLength;
+    if (want <= 0 && wake) wake();
+  });
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    want = 64;
+    await new Promise<void>((r) => {
+      wake = r;
+      s.write(msg);
+    });
+    times.push(performance.now() - t0);
+  }
+  s.destroy();
+  times.sort((a, b) => a - b);
+  return { p50: times[n >> 1], p99: times[Math.floor(n * 0.99)] };
+}
+
+async function clientMain(): Promise<void> {
+  const port = Number(values.port);
+  const what = values.mb!;
+  if (what.startsWith("pings:")) {
+    console.log(JSON.stringify(await pings(port, Number(what.slice(6)))));
+  } else if (what.startsWith("streams:")) {
+    const [n, each] = what.slice(8).split("x").map(Number);
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: n }, () => download(port, each * MB)));
+    console.log(JSON.stringify({ ms: performance.now() - t0 }));
+  } else {
+    console.log(JSON.stringify({ ms: await download(port, Number(what) * MB) }));
+  }
+}
+
+// ---- parent ----
+
+/** One host+guest pair under test and what was measured through it. */
+interface Pair {
+  label: string;
+  env: Record<string, string>;
+  host: LabProcess;
+  guest: LabProcess;
+  port: number;
+  rates: number[];
+  /** Runs with much CPU stolen by the hypervisor (flagged, still counted). */
+  stolen: number;
+  cpu: Map<string, number>;
+  busy: number;
+  steal: number;
+  wall: number;
+  drops: number;
+}
+
+async function parent(): Promise<void> {
+  if (!isRoot()) {
+    console.error("throughput: needs root (it runs in a private network namespace)");
+    process.exit(1);
+  }
+  const mb = Number(values.mb);
+  const runs = Number(values.runs);
+  const envOf = (list: string[]) =>
+    Object.fromEntries(
+      list.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+    );
+  const configs = [{ label: "A", env: envOf(values.env!) }];
+  if (values["env-b"]!.length > 0) configs.push({ label: "B", env: envOf(values["env-b"]!) });
+
+  await using ns = await createLoopbackNs();
+  const stack = new AsyncDisposableStack();
+  await using _stack = stack;
+  const spawn = (args: string[], env: Record<string, string> = {}) =>
+    stack.use(spawnIn(ns.ns, [DENO, "run", "-A", "--quiet", SELF, ...args], { env }));
+  const src = spawn(["--role", "source"]);
+  const srcPort = Number((await src.waitForLine(/"port":(\d+)/, 15_000))[1]);
+  const pairs: Pair[] = [];
+  for (const { label, env } of configs) {
+    const host = spawn(["--role", "host", "--port", String(srcPort)], env);
+    const guest = spawn(["--role", "guest"], env);
+    const [, ready] = await Promise.all([pump(host, guest), pump(guest, host)]);
+    const path = ready.path as { local: string; remote: string };
+    console.log(
+      `${label}: ${JSON.stringify(env)}; ${path.local} <-> ${path.remote}; ` +
+        `RSS connected: host ${await rss(host.pid)} MB, guest ${await rss(guest.pid)} MB`,
+    );
+    pairs.push({
+      label,
+      env,
+      host,
+      guest,
+      port: ready.ready as number,
+      rates: [],
+      stolen: 0,
+      cpu: new Map(),
+      busy: 0,
+      steal: 0,
+      wall: 0,
+      drops: 0,
+    });
+  }
+
+  const client = async (port: number, what: string) => {
+    const argv = [
+      DENO,
+      "run",
+      "-A",
+      "--quiet",
+      SELF,
+      "--role",
+      "client",
+      "--port",
+      String(port),
+      "--mb",
+      what,
+    ];
+    const r = await exec(ns.ns, argv, { timeoutMs: 600_000 });
+    if (r.code !== 0) throw new Error(`client ${what} exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, number>;
+  };
+  const rate = (ms: number, bytes = mb * MB) => bytes / 1e6 / (ms / 1000);
+
+  await quiet();
+  console.log(`raw TCP: ${rate((await client(srcPort, String(mb))).ms).toFixed(1)} MB/s`);
+  // Configurations take turns, so a slow spell on this shared machine hits each alike.
+  for (let i = 0; i < runs; i++) {
+    for (const p of pairs) {
+      await quiet();
+      const pids = { host: p.host.pid, guest: p.guest.pid, source: src.pid };
+      const before = await snapshot(pids);
+      const drops = await udpDrops(ns.ns);
+      const ms = (await client(p.port, String(mb))).ms;
+      p.drops += await udpDrops(ns.ns) - drops;
+      const after = await snapshot(pids);
+      for (const [k, v] of after.threads) {
+        p.cpu.set(k, (p.cpu.get(k) ?? 0) + v - (before.threads.get(k) ?? 0));
+      }
+      const wall = (after.at - before.at) / 1000;
+      const stolen = (after.steal - before.steal) / wall > 0.1;
+      p.busy += after.busy - before.busy;
+      p.steal += after.steal - before.steal;
+      p.wall += wall;
+      p.rates.push(rate(ms));
+      if (stolen) p.stolen++;
+      console.log(
+        `  ${p.label} run ${i + 1}: ${rate(ms).toFixed(1)} MB/s${stolen ? " (>10% stolen)" : ""}`,
+      );
+    }
+  }
+  for (const p of pairs) {
+    const rates = [...p.rates].sort((a, b) => a - b);
+    const pct = (s: number) => `${(s / p.wall * 100).toFixed(0)}%`;
+    const ours = [...p.cpu.values()].reduce((a, b) => a + b, 0);
+    console.log(
+      `${p.label}: DataChannel ${rates[rates.length >> 1].toFixed(1)} MB/s median of ${runs} ` +
+        `(${rates.map((r) => r.toFixed(0)).join(", ")}); UDP drops ${p.drops}` +
+        (p.stolen ? `; ${p.stolen} runs had >10% CPU stolen` : ""),
+    );
+    console.log(
+      `  cpu (% of one core): machine ${pct(p.busy)} of ${navigator.hardwareConcurrency * 100}%, ` +
+        `host+guest+source ${pct(ours)}, the rest (client, kernel, anyone else) ${
+          pct(p.busy - ours)
+        }; ` +
+        `steal ${pct(p.steal)}; ${
+          (p.busy / (runs * mb * MB / 1e6) * 1000).toFixed(1)
+        } ms of CPU per MB`,
+    );
+    for (const who of ["host", "guest", "source"]) {
+      const parts = [...p.cpu].filter(([k, v]) => k.startsWith(who + " ") && v / p.wall > 0.005)
+        .sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k.slice(who.length + 1)} ${pct(v)}`);
+      console.log(`    ${who.padEnd(6)} ${parts.join(", ")}`);
+    }
+    console.log(
+      `  RSS after downloads: host ${await rss(p.host.pid)} MB (peak ${await hwm(p.host.pid)}), ` +
+        `guest ${await rss(p.guest.pid)} MB (peak ${await hwm(p.guest.pid)})`,
+    );
+  }
+  if (Number(values.pings) > 0) {
+    await quiet();
+    const raw = await client(srcPort, `pings:${values.pings}`);
+    console.log(`echo p50/p99: raw TCP ${raw.p50.toFixed(3)}/${raw.p99.toFixed(3)} ms`);
+    for (const p of pairs) {
+      await quiet();
+      const t = await client(p.port, `pings:${values.pings}`);
+      console.log(
+        `  ${p.label}: tunnel ${t.p50.toFixed(3)}/${t.p99.toFixed(3)} ms ` +
+          `(added p50 ${(t.p50 - raw.p50).toFixed(3)} ms)`,
+      );
+    }
+  }
+  const streams = Number(values.streams);
+  if (streams > 0) {
+    const each = Number(values["stream-mb"]);
+    for (const p of pairs) {
+      await quiet();
+      const r = await client(p.port, `streams:${streams}x${each}`);
+      console.log(
+        `${p.label}: ${streams} streams x ${each} MB: ${
+          rate(r.ms, streams * each * MB).toFixed(1)
+        } MB/s; ` +
+          `peak RSS host ${await hwm(p.host.pid)} MB, guest ${await hwm(p.guest.pid)} MB`,
+      );
+    }
+  }
+}
+
+/** Forward `from`'s signalling lines to `to` until `from` says it is ready. */
+async function pump(from: LabProcess, to: LabProcess): Promise<Record<string, unknown>> {
+  for (;;) {
+    const m = await from.waitForLine(/^\{.*\}$/, 30_000);
+    const msg = JSON.parse(m[0]);
+    if ("ready" in msg) return msg;
+    to.write(m[0] + "\n");
+  }
+}
+
+async function udpDrops(ns: string): Promise<number> {
+  const text = (await exec(ns, ["cat", "/proc/net/snmp"])).stdout;
+  const v4 = text.split("\n").filter((l) => l.startsWith("Udp: "));
+  const names = v4[0].split(/\s+/);
+  return Number(v4[1].split(/\s+/)[names.indexOf("RcvbufErrors")]);
+}
+
+/** CPU seconds per thread ("<who> <name>/<tid>") of some processes, and of the whole machine. */
+async function snapshot(
+  pids: Record<string, number>,
+): Promise<{ threads: Map<string, number>; busy: number; steal: number; at: number }> {
+  const threads = new Map<string, number>();
+  const tick = 100; // USER_HZ
+  for (const [who, pid] of Object.entries(pids)) {
+    for await (const e of Deno.readDir(`/proc/${pid}/task`)) {
+      try {
+        const stat = await Deno.readTextFile(`/proc/${pid}/task/${e.name}/stat`);
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        threads.set(`${who} ${name}/${e.name}`, (Number(f[11]) + Number(f[12])) / tick);
+      } catch { /* thread gone */ }
+    }
+  }
+  const [busy, , steal] = await machineBusy();
+  return { threads, busy: busy / tick, steal: steal / tick, at: performance.now() };
+}
+
+/** Wait until the machine is at least 85% idle over 2 s: other people's runs skew figures. */
+async function quiet(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const a = await machineBusy();
+    await new Promise((r) => setTimeout(r, 2000));
+    const b = await machineBusy();
+    if ((b[0] - a[0]) / (b[1] - a[1]) < 0.15) return;
+  }
+}
+
+/** [busy, total] jiffies of all cores, from /proc/stat. */
+async function machineBusy(): Promise<[number, number, number]> {
+  const f = (await Deno.readTextFile("/proc/stat")).split("\n")[0].split(/\s+/).slice(1).map(
+    Number,
+  );
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return [total - f[3] - f[4], total, f[7]];
+}
+
+async function hwm(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
+}
+
+async function rss(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
+}
