@@ -40,6 +40,8 @@ export class LinkCounters implements Counters {
 
 /** How long a spliced stream's number and opening record may take to arrive at the host. */
 const OPEN_TIMEOUT_MS = 10_000;
+/** The first byte of every direct stream, guest to host (see directLink). */
+const STREAM_OPEN = new Uint8Array([0]);
 
 /** Guest: each TCP connection becomes a new stream on the chosen direct connection. */
 export function directLink(conn: QuicConnLike, counters: Counters): TunnelLink {
@@ -53,6 +55,17 @@ export function directLink(conn: QuicConnLike, counters: Counters): TunnelLink {
       let stream: ByteStream;
       try {
         stream = await conn.createBidirectionalStream();
+      } catch {
+        socket.destroy();
+        return;
+      }
+      // A QUIC stream exists for the peer only once a byte is sent on it: say
+      // "open" at once, so a server that speaks first (SSH, SMTP) is dialled
+      // before the client has anything to say.
+      try {
+        const w = stream.writable.getWriter();
+        await w.write(STREAM_OPEN);
+        w.releaseLock();
       } catch {
         socket.destroy();
         return;
@@ -104,10 +117,28 @@ export function relayLink(
   };
 }
 
-/** Host: dial the shared port on loopback and join it to `stream`. */
-export function serveStream(stream: ByteStream, targetPort: number, counters: Counters): void {
+/** Host: a direct stream from the guest; after its "open" byte, dial the shared port. */
+export async function serveStream(
+  stream: ByteStream,
+  targetPort: number,
+  counters: Counters,
+): Promise<void> {
+  const r = new PrefixReader(stream.readable);
+  try {
+    const open = await withTimeout(r.read(STREAM_OPEN.length), OPEN_TIMEOUT_MS, "stream open");
+    if (!open || open[0] !== STREAM_OPEN[0]) throw new Error("not a tunnel stream");
+  } catch {
+    r.rest().cancel("refused").catch(() => {});
+    stream.writable.abort("refused").catch(() => {});
+    return;
+  }
+  await dial({ readable: r.rest(), writable: stream.writable }, targetPort, counters);
+}
+
+/** Join a stream to a new connection to the shared port on 127.0.0.1. */
+function dial(stream: ByteStream, targetPort: number, counters: Counters): Promise<void> {
   const socket = net.connect({ host: "127.0.0.1", port: targetPort, allowHalfOpen: true });
-  bridgeTcpWeb(stream, socket, counters);
+  return bridgeTcpWeb(stream, socket, counters);
 }
 
 /**
@@ -135,7 +166,7 @@ export async function serveSpliced(
       OPEN_TIMEOUT_MS,
     );
     if (!window.take(id)) throw new Error(`stream ${id} was replayed`);
-    serveStream(sealed, targetPort, counters);
+    dial(sealed, targetPort, counters); // the opening record already made it visible
   } catch {
     // Reset both ways, through whatever holds the stream's ends by now.
     const ends = sealed ?? stream;

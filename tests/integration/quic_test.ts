@@ -6,6 +6,7 @@ import { assert, assertEquals } from "../_util/assert.ts";
 import { createLoopbackNs } from "../_util/netns_lo.ts";
 import {
   client,
+  DENO,
   isRoot,
   nextEvent,
   randomFile,
@@ -231,5 +232,50 @@ Deno.test({
     } finally {
       await Deno.remove(files.dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  ...opts,
+  name:
+    "over QUIC a server that speaks first (as SSH and SMTP do) is heard before the client says anything",
+  fn: async () => {
+    await using net = await createLoopbackNs();
+    // A banner server: greets each connection, then echoes.
+    const banner = spawnIn(net.ns, [
+      DENO,
+      "eval",
+      `const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+       console.log(JSON.stringify({ port: l.addr.port }));
+       for await (const c of l) {
+         (async () => {
+           await c.write(new TextEncoder().encode("220 banner from the server\\n"));
+           await c.readable.pipeTo(c.writable).catch(() => {});
+         })();
+       }`,
+    ]);
+    await using _banner = banner;
+    const port = Number((await banner.waitForLine(/^\{"port":(\d+)\}$/))[1]);
+    const relay = await startRelay(net.ns, "127.0.0.1");
+    await using _relay = relay.proc;
+    const host = await startHost(net.ns, port, ["--relay", relay.info.url]);
+    await using _host = host.proc;
+    const guest = await startGuest(net.ns, host.info.code, [
+      "--relay",
+      relay.info.url,
+      "--transport",
+      "quic",
+    ]);
+    await using _guest = guest.proc;
+    // The client only listens; it must not need to send first.
+    const r = await exec(net.ns, [
+      DENO,
+      "eval",
+      `const c = await Deno.connect({ hostname: "127.0.0.1", port: ${guest.info.port} });
+       const buf = new Uint8Array(100);
+       const n = await c.read(buf);
+       console.log(new TextDecoder().decode(buf.subarray(0, n ?? 0)).trim());`,
+    ], { timeoutMs: 10_000 });
+    assertEquals(r.stdout.trim(), "220 banner from the server");
   },
 });
