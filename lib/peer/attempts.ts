@@ -67,7 +67,6 @@ export class GuestAttempts {
     this.#nats.set(which, info);
   }
 
-
   /** SDP and ICE from the host; messages of an attempt given up are dropped. */
   handleSignal(epoch: number, data: SignalData): void {
     if (epoch !== this.epoch || !this.rtc) return;

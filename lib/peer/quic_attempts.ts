@@ -112,7 +112,6 @@ export class QuicAttempts {
     this.#nats.set(which, info);
   }
 
-
   /** The host's answer (its `quic` message). */
   handleSignal(epoch: number, data: SignalData): void {
     if (epoch !== 0 || data.kind !== "quic") return;
