@@ -15,7 +15,17 @@ export interface PeerOptions {
   iceTransportPolicy?: "all" | "relay";
   /** Send one piece of signalling to the other peer (through the relay). */
   sendSignal: (data: SignalData) => void;
+  /**
+   * Once connected, ask the kernel for at least this much receive buffer on
+   * this process's UDP sockets (capped by net.core.rmem_max unless root); 0
+   * leaves them as libwebrtc made them. Without it, a receiver that is off the
+   * CPU for 2-4 ms overflows the 208 KiB default at ~50 MB/s and every lost
+   * datagram stalls the SCTP association. Native only. Default 4 MiB.
+   */
+  udpReceiveBuffer?: number;
 }
+
+const DEFAULT_UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 
 /** Which network path the selected ICE candidate pair uses. */
 export interface PathInfo {
@@ -65,15 +75,18 @@ export interface RawDataChannel {
 type PeerConnectionClass = new (c: unknown) => RTCPeerConnectionLike;
 
 /**
- * @roamhq/wrtc is loaded here, once, and may fail (its native part missing or
- * not loadable on this system): then RtcPeer throws and callers fall back to
- * the QUIC data plane. A static import would stop the whole program instead.
+ * @roamhq/wrtc is loaded here (through native.ts), once, and may fail (its
+ * native part missing or not loadable on this system): then RtcPeer throws and
+ * callers fall back to the QUIC data plane. A static import would stop the
+ * whole program instead.
  */
-const loaded: { PC: PeerConnectionClass } | { error: string } = await import("@roamhq/wrtc").then(
-  (m) => {
-    const PC = (m.default as unknown as { RTCPeerConnection?: PeerConnectionClass })
-      .RTCPeerConnection;
-    return typeof PC === "function" ? { PC } : { error: "it has no RTCPeerConnection" };
+type Native = typeof import("./native.ts");
+const loaded: { PC: PeerConnectionClass; native: Native } | { error: string } = await import(
+  "./native.ts"
+).then(
+  (native) => {
+    const PC = native.RTCPeerConnection as PeerConnectionClass | undefined;
+    return typeof PC === "function" ? { PC, native } : { error: "it has no RTCPeerConnection" };
   },
   // The first line, shortened: it travels in refusals (lib/signal caps reasons).
   (err: Error) => ({ error: err.message.split("\n")[0].slice(0, 100) }),
@@ -118,8 +131,12 @@ export class RtcPeer {
     });
     this.#dc = this.#pc.createDataChannel("tun", { negotiated: true, id: 0, ordered: true });
     this.#dc.binaryType = "arraybuffer";
+    const native = loaded.native;
     this.opened = new Promise((resolve, reject) => {
-      this.#dc.onopen = () => resolve(new DataChannelAdapter(this.#dc));
+      this.#dc.onopen = () => {
+        resolve(new DataChannelAdapter(this.#dc));
+        native.connectionOpened(options.udpReceiveBuffer ?? DEFAULT_UDP_RECEIVE_BUFFER);
+      };
       this.#failOpen = reject;
     });
     this.opened.catch(() => {});

@@ -1,5 +1,6 @@
 /** Bun adapter: Bun.serve + hono/bun WebSocket upgrade. */
 import type { Context, Hono } from "hono";
+import process from "node:process";
 import { createBunWebSocket, getConnInfo } from "hono/bun";
 import type {
   HttpServer,
@@ -10,6 +11,7 @@ import type {
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
+import type { SockOpts } from "./udp_buffers.ts";
 
 // deno-lint-ignore no-explicit-any
 const bunWs = createBunWebSocket<any>();
@@ -67,4 +69,38 @@ export function listenWebTransport(
 
 export function openQuicEndpoint(_options: QuicEndpointOptions): Promise<QuicEndpointLike> {
   return Promise.reject(new Error("QUIC is available on Deno only (--unstable-net)"));
+}
+
+/** libc's int socket options through bun:ffi, or null where that fails. */
+export async function sockOpts(): Promise<SockOpts | null> {
+  if (process.platform !== "linux") return null;
+  try {
+    const ffiName = "bun:ffi"; // not a literal: `deno check` cannot resolve it
+    const ffi = await import(ffiName) as BunFfi;
+    const lib = ffi.dlopen("libc.so.6", {
+      getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
+      setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
+    });
+    const value = new Int32Array(1);
+    const len = new Uint32Array(1);
+    return {
+      getInt(fd, level, name) {
+        len[0] = 4;
+        return lib.symbols.getsockopt(fd, level, name, value, len) === 0 ? value[0] : null;
+      },
+      setInt(fd, level, name, v) {
+        value[0] = v;
+        return lib.symbols.setsockopt(fd, level, name, value, 4) === 0;
+      },
+    };
+  } catch {
+    return null; // no libc.so.6 (musl)
+  }
+}
+
+// The part of bun:ffi we use: typed arrays pass as pointers.
+interface BunFfi {
+  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
+    symbols: Record<string, (...args: (number | ArrayBufferView)[]) => number>;
+  };
 }

@@ -6,6 +6,7 @@ import type { HttpServer, RemoteAddress, ServeOptions } from "./types.ts";
 export { upgradeWebSocket };
 export { hasQuic, listenWebTransport } from "./deno_webtransport.ts";
 export { openQuicEndpoint } from "./deno_quic.ts";
+export { sockOpts } from "./deno_sockopt.ts";
 
 export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {
   return new Promise((resolve, reject) => {

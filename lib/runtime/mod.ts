@@ -9,6 +9,7 @@
  */
 import type { Hono } from "hono";
 import type * as denoAdapter from "./deno.ts";
+import { type RaisedBuffers, raiseWith } from "./udp_buffers.ts";
 
 export type {
   HttpServer,
@@ -24,6 +25,7 @@ export type {
   WebTransportSessionLike,
   WebTransportStreamLike,
 } from "./types.ts";
+export type { RaisedBuffers } from "./udp_buffers.ts";
 import type {
   HttpServer,
   QuicEndpointLike,
@@ -74,4 +76,14 @@ export function listenWebTransport(
  */
 export function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndpointLike> {
   return adapter.openQuicEndpoint(options);
+}
+
+/**
+ * Raise the kernel receive buffer of every UDP socket of this process to at
+ * least `bytes` (capped by net.core.rmem_max): for libwebrtc's sockets, which
+ * we hold no handle to (lib/runtime/udp_buffers.ts says why). Linux with FFI
+ * permitted only; elsewhere it does nothing. Never rejects.
+ */
+export async function raiseUdpReceiveBuffers(bytes: number): Promise<RaisedBuffers> {
+  return raiseWith(await adapter.sockOpts().catch(() => null), bytes);
 }

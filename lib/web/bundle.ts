@@ -1,13 +1,14 @@
 /**
  * The browser guest's scripts, bundled from lib/web/guest/*.ts with esbuild
  * the first time a relay serves them (~100 ms), then kept in memory. The page
- * reuses lib/ as it is: @roamhq/wrtc becomes the browser's RTCPeerConnection
- * (guest/wrtc_shim.ts) and cbor-x's encode entry its browser build.
+ * reuses lib/ as it is: lib/rtc/native.ts (@roamhq/wrtc) becomes the browser's
+ * RTCPeerConnection (guest/wrtc_shim.ts) and cbor-x's encode entry its browser build.
  *
  * The single-file executable has neither esbuild nor the .ts sources: its
  * build (scripts/build.ts) runs {@link bundleWebAssets} once and defines
  * `__TUN_WEB_ASSETS__` as the result, which {@link webAssets} then serves.
  */
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface WebAssets {
@@ -48,10 +49,17 @@ export async function bundleWebAssets(): Promise<WebAssets> {
       target: "es2022",
       minify: true,
       legalComments: "none",
-      alias: {
-        "@roamhq/wrtc": fileURLToPath(new URL("./guest/wrtc_shim.ts", import.meta.url)),
-        "cbor-x/encode": "cbor-x",
-      },
+      alias: { "cbor-x/encode": "cbor-x" },
+      plugins: [{
+        name: "browser-webrtc",
+        setup(build) {
+          const native = fileURLToPath(new URL("../rtc/native.ts", import.meta.url));
+          const shim = fileURLToPath(new URL("./guest/wrtc_shim.ts", import.meta.url));
+          build.onResolve({ filter: /native\.ts$/ }, (args) => {
+            return path.resolve(args.resolveDir, args.path) === native ? { path: shim } : undefined;
+          });
+        },
+      }],
       logLevel: "silent",
     });
     const out = (name: string) => {

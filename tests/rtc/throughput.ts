@@ -111,6 +111,7 @@ async function peer(role: "host" | "guest", sourcePort: number): Promise<void> {
     role: role === "guest" ? "offerer" : "answerer",
     iceServers: [],
     sendSignal: (data) => console.log(JSON.stringify({ signal: data })),
+    udpReceiveBuffer: knob("UDP_RCVBUF", undefined),
   });
   let buf = "";
   process.stdin.setEncoding("utf8").on("data", (s: string) => {

@@ -1,5 +1,10 @@
 /**
- * Stands in for @roamhq/wrtc in the browser bundle (lib/web/bundle.ts aliases
- * it), so lib/rtc's RtcPeer drives the browser's own RTCPeerConnection.
+ * Stands in for lib/rtc/native.ts in the browser bundle (lib/web/bundle.ts
+ * swaps it in), so lib/rtc's RtcPeer drives the browser's own
+ * RTCPeerConnection, whose sockets are the browser's business.
  */
-export default { RTCPeerConnection: globalThis.RTCPeerConnection };
+export const RTCPeerConnection: unknown = globalThis.RTCPeerConnection;
+
+export function connectionOpened(_receiveBuffer: number): Promise<void> {
+  return Promise.resolve();
+}

@@ -1,0 +1,38 @@
+/** Deno adapter, socket options: libc's getsockopt/setsockopt through Deno.dlopen (--allow-ffi). */
+import type { SockOpts } from "./udp_buffers.ts";
+
+let bound: SockOpts | null | undefined;
+
+/** libc's int socket options, or null where FFI is unavailable or not permitted. */
+export function sockOpts(): Promise<SockOpts | null> {
+  return Promise.resolve(bind());
+}
+
+function bind(): SockOpts | null {
+  if (bound !== undefined) return bound;
+  bound = null;
+  if (Deno.build.os !== "linux") return bound;
+  // Never prompt for the permission: without it, sockets keep their size.
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return bound;
+  try {
+    const lib = Deno.dlopen("libc.so.6", {
+      getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+      setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+    });
+    const value = new Int32Array(1);
+    const len = new Uint32Array(1);
+    bound = {
+      getInt(fd, level, name) {
+        len[0] = 4;
+        return lib.symbols.getsockopt(fd, level, name, value, len) === 0 ? value[0] : null;
+      },
+      setInt(fd, level, name, v) {
+        value[0] = v;
+        return lib.symbols.setsockopt(fd, level, name, value, 4) === 0;
+      },
+    };
+  } catch {
+    // no libc.so.6 (musl), or --allow-ffi not given
+  }
+  return bound;
+}
