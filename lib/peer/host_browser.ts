@@ -40,6 +40,7 @@ export class BrowserGuests {
                 g.path = undefined;
               }
               g.rtc?.close();
+              g.rtc = undefined; // a DataChannel opening late must not take over
               g.wt = link;
               g.rttMs = null; // the DataChannel's, if any, no longer applies
               g.since = new Date().toISOString();

@@ -50,7 +50,9 @@ export function answerRtc(ctx: HostContext, servers: RtcServers, g: GuestState):
     if (!g.closed) ctx.failAuth(g, err.message);
   });
   Promise.all([rtc.opened, authed]).then(([channel]) => {
-    if (g.closed || g.rtc !== rtc) return;
+    // (Not once a browser guest has moved to WebTransport: this peer
+    // connection is closed, and its mux would end the guest.)
+    if (g.closed || g.rtc !== rtc || g.wt) return;
     clearTimeout(g.timer);
     connected(ctx, g, rtc, new Mux(channel));
   }, () => {/* failure is reported through onfailed, failAuth or the timer */});
