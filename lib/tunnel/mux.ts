@@ -5,7 +5,9 @@
  * Two kinds of backpressure keep memory bounded on both peers:
  * - per stream, credit-based flow control: a sender never has more than the
  *   receiver's window in flight, and the receiver grants credit back only once
- *   its consumer says the bytes are consumed (written out to the TCP socket);
+ *   its consumer says the bytes are consumed (written out to the TCP socket).
+ *   Windows start small and grow (receiver side only, so the wire protocol is
+ *   unchanged) for streams whose reader keeps up, within a budget per mux;
  * - per channel, the sender stops sending DATA while the channel's
  *   `bufferedAmount` is above a high watermark and polls it until it falls below
  *   the low watermark (a DataChannel's `bufferedamountlow` event never fires, and
@@ -45,11 +47,23 @@ export interface MessageChannel {
 /** Options for {@link Mux}. Every field is optional; defaults are on the fields. */
 export interface MuxOptions {
   /**
-   * Bytes the peer may send on each stream before we grant more (our receive
-   * window). Default 1 MiB. Throughput per stream is at most window / RTT; the
-   * worst-case receive memory is `maxStreams * initialWindow`.
+   * Bytes the peer may send on each stream before we grant more: each
+   * stream's receive window to begin with. Default 256 KiB.
    */
   initialWindow?: number;
+  /**
+   * A stream's window doubles, up to this, each time its reader consumes a
+   * whole window within {@link GROW_WITHIN_MS} while keeping up (at most a
+   * quarter window waiting): throughput per stream is at most window / RTT,
+   * and a reader that keeps up holds little of it. Default 4 MiB.
+   */
+  maxWindow?: number;
+  /**
+   * Bytes all streams' windows together may grow beyond `initialWindow`.
+   * The worst-case receive memory is `maxStreams * initialWindow + windowBudget`.
+   * Default 16 MiB.
+   */
+  windowBudget?: number;
   /** Largest DATA payload we send, 1..65536. Default 65536. */
   maxFramePayload?: number;
   /** Stop sending DATA while `channel.bufferedAmount` is above this. Default 4 MiB, max 8 MiB. */
@@ -108,7 +122,9 @@ export interface TunnelStream {
 }
 
 const DEFAULTS: Required<MuxOptions> = {
-  initialWindow: 1024 * 1024,
+  initialWindow: 256 * 1024,
+  maxWindow: 4 * 1024 * 1024,
+  windowBudget: 16 * 1024 * 1024,
   maxFramePayload: MAX_DATA_PAYLOAD,
   highWatermark: 4 * 1024 * 1024,
   lowWatermark: 1024 * 1024,
@@ -119,10 +135,13 @@ const DEFAULTS: Required<MuxOptions> = {
 /** Keeps a paused sender well under libwebrtc's 16 MiB send queue limit. */
 const MAX_HIGH_WATERMARK = 8 * 1024 * 1024;
 const MAX_WINDOW = 0x4000_0000;
+/** A window consumed within this long, by a reader keeping up, is too small. */
+export const GROW_WITHIN_MS = 50;
 const MAX_CREDIT = 0xffff_ffff;
 
 function validate(options: MuxOptions): Required<MuxOptions> {
-  const o = { ...DEFAULTS, ...options };
+  // A window set without a maximum stays as set (as before windows grew).
+  const o = { ...DEFAULTS, maxWindow: options.initialWindow ?? DEFAULTS.maxWindow, ...options };
   const int = (name: keyof MuxOptions, min: number, max: number) => {
     const v = o[name];
     if (!Number.isInteger(v) || v < min || v > max) {
@@ -130,6 +149,8 @@ function validate(options: MuxOptions): Required<MuxOptions> {
     }
   };
   int("initialWindow", 1, MAX_WINDOW);
+  int("maxWindow", o.initialWindow, MAX_WINDOW);
+  int("windowBudget", 0, MAX_WINDOW);
   int("maxFramePayload", 1, MAX_DATA_PAYLOAD);
   int("highWatermark", 1, MAX_HIGH_WATERMARK);
   int("lowWatermark", 0, o.highWatermark - 1);
@@ -169,6 +190,8 @@ export class Mux {
    */
   #budget = 0;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
+  /** How much of `windowBudget` the streams' windows have grown by. */
+  #windowGrowth = 0;
   #flushing = false;
   #pingSeq = 0;
   #bytesSent = 0;
@@ -245,9 +268,20 @@ export class Mux {
   readonly #owner: StreamOwner = {
     schedule: (stream) => this.#schedule(stream),
     control: (frame) => this.#sendControl(frame),
+    grow: (window) => {
+      const by = Math.min(
+        window,
+        this.#opts.maxWindow - window,
+        this.#opts.windowBudget - this.#windowGrowth,
+      );
+      if (by <= 0) return 0;
+      this.#windowGrowth += by;
+      return by;
+    },
     release: (stream) => {
       this.#streams.delete(stream.key);
       this.#ready.delete(stream);
+      this.#windowGrowth -= stream.grown;
       if (stream.key & REMOTE_STREAM_BIT) this.#peerStreams--;
     },
   };
@@ -444,6 +478,8 @@ interface StreamOwner {
   schedule(stream: Stream): void;
   /** Send a frame that does not wait for the channel watermark. */
   control(frame: Frame): void;
+  /** By how much a stream's `window` may grow now (0 at the maximum or out of budget). */
+  grow(window: number): number;
   /** The stream closed; forget it. */
   release(stream: Stream): void;
 }
@@ -472,7 +508,12 @@ class Stream implements TunnelStream {
   // Receiving.
   /** Bytes we still allow the peer to send. */
   #allowance: number;
-  readonly #window: number;
+  #window: number;
+  /** By how much #window grew beyond the initial window. */
+  #grown = 0;
+  /** When the reader began consuming the current window's worth, and how much of it so far. */
+  #windowStart = performance.now();
+  #windowConsumed = 0;
   /** Consumed bytes not yet granted back; sent as CREDIT once large enough. */
   #unacked = 0;
   /** Delivered or waiting bytes the consumer has not consumed yet. */
@@ -501,6 +542,11 @@ class Stream implements TunnelStream {
     return this.#closed;
   }
 
+  /** Bytes this stream's window grew by, out of the mux's budget. */
+  get grown(): number {
+    return this.#grown;
+  }
+
   get ondata(): ((chunk: Uint8Array) => void) | null {
     return this.#ondata;
   }
@@ -517,14 +563,33 @@ class Stream implements TunnelStream {
     this.#unconsumed -= bytes;
     if (this.#finReceived) return; // the peer sends nothing more: no credit needed
     this.#unacked += bytes;
+    this.#windowConsumed += bytes;
     // Granting in quarter-window steps saves frames; it cannot stall the peer,
     // because a peer out of credit means a whole window is unacked here.
     if (this.#unacked >= Math.ceil(this.#window / 4)) {
-      const credit = this.#unacked;
+      const credit = this.#unacked + this.#growWindow();
       this.#unacked = 0;
       this.#allowance += credit;
       this.#mux.control({ type: "credit", streamId: this.key, credit });
     }
+  }
+
+  /**
+   * Window auto-tuning, receiver side: once a whole window has been consumed,
+   * double it if that took under GROW_WITHIN_MS and the reader kept up (what
+   * limited the stream was the window, not the reader). Returns the growth,
+   * to be granted with the credit.
+   */
+  #growWindow(): number {
+    if (this.#windowConsumed < this.#window) return 0;
+    const now = performance.now();
+    const fast = now - this.#windowStart < GROW_WITHIN_MS && this.#unconsumed <= this.#window / 4;
+    this.#windowStart = now;
+    this.#windowConsumed = 0;
+    const by = fast ? this.#mux.grow(this.#window) : 0;
+    this.#window += by;
+    this.#grown += by;
+    return by;
   }
 
   write(chunk: Uint8Array): boolean {

@@ -316,6 +316,79 @@ Deno.test("a peer exceeding its window gets that stream reset, not the mux close
   assert.equal(peer.mux.closed, false);
 });
 
+/**
+ * The test as the sender on `streamId` (opened by the test, accepted by the
+ * mux): each round sends the whole allowance, waits until the credit for all
+ * of it is back, and records the window (the allowance after the round).
+ */
+function sender(peer: ReturnType<typeof rawPeer>, streamId: number, initialWindow: number) {
+  const wireId = (streamId | 0x8000_0000) >>> 0;
+  const credited = () =>
+    peer.received.reduce(
+      (n, f) => f.type === "credit" && f.streamId === wireId ? n + f.credit : n,
+      0,
+    );
+  let sent = 0;
+  const allowance = () => initialWindow + credited() - sent;
+  return async (rounds: number): Promise<number[]> => {
+    const windows: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const window = allowance();
+      for (let left = window; left > 0; left -= 16 * KiB) {
+        peer.send({ type: "data", streamId, data: new Uint8Array(Math.min(16 * KiB, left)) });
+      }
+      sent += window;
+      await waitFor(() => allowance() >= window, `credit for round ${r}`, 2000);
+      windows.push(allowance());
+    }
+    return windows;
+  };
+}
+
+Deno.test("a reader that keeps up doubles its stream's window, up to maxWindow", async () => {
+  await using peer = rawPeer({ initialWindow: 64 * KiB, maxWindow: 256 * KiB });
+  peer.mux.onstream = (s) => s.ondata = (c) => s.consume(c.byteLength);
+  peer.hello();
+  peer.send({ type: "open", streamId: 1 });
+  const windows = await sender(peer, 1, 64 * KiB)(4);
+  assert.deepEqual(windows, [128 * KiB, 256 * KiB, 256 * KiB, 256 * KiB]);
+});
+
+Deno.test("a reader that takes its time keeps the window it has", async () => {
+  await using peer = rawPeer({ initialWindow: 64 * KiB, maxWindow: MiB });
+  peer.mux.onstream = (s) => {
+    // 8 KiB every 10 ms: a window takes ~80 ms, longer than GROW_WITHIN_MS.
+    let waiting = 0;
+    s.ondata = (c) => waiting += c.byteLength;
+    const timer = setInterval(() => {
+      const n = Math.min(waiting, 8 * KiB);
+      waiting -= n;
+      s.consume(n);
+    }, 10);
+    s.onclose = () => clearInterval(timer);
+  };
+  peer.hello();
+  peer.send({ type: "open", streamId: 1 });
+  assert.deepEqual(await sender(peer, 1, 64 * KiB)(2), [64 * KiB, 64 * KiB]);
+  peer.send({ type: "reset", streamId: 1, reason: "done" });
+  await waitFor(() => peer.mux.streamCount === 0, "the stream to close");
+});
+
+Deno.test("windows grow no further than windowBudget together, and a closed stream gives its growth back", async () => {
+  await using peer = rawPeer({ initialWindow: 64 * KiB, maxWindow: MiB, windowBudget: 64 * KiB });
+  peer.mux.onstream = (s) => s.ondata = (c) => s.consume(c.byteLength);
+  peer.hello();
+  peer.send({ type: "open", streamId: 1 });
+  peer.send({ type: "open", streamId: 3 });
+  const one = sender(peer, 1, 64 * KiB);
+  const three = sender(peer, 3, 64 * KiB);
+  assert.deepEqual(await one(2), [128 * KiB, 128 * KiB]);
+  assert.deepEqual(await three(2), [64 * KiB, 64 * KiB], "the budget is spent");
+  peer.send({ type: "reset", streamId: 1, reason: "done" });
+  await waitFor(() => peer.mux.streamCount === 1, "stream 1 to close");
+  assert.deepEqual(await three(1), [128 * KiB]);
+});
+
 Deno.test("data written before the peer's HELLO waits for it, then flows", async () => {
   await using peer = rawPeer();
   const stream = peer.mux.openStream();
@@ -368,6 +441,9 @@ const badOptions: { options: MuxOptions; name: string }[] = [
   { options: { highWatermark: MiB, lowWatermark: MiB }, name: "lowWatermark" },
   { options: { initialWindow: 0 }, name: "initialWindow" },
   { options: { initialWindow: 1.5 }, name: "initialWindow" },
+  { options: { initialWindow: MiB, maxWindow: 512 * KiB }, name: "maxWindow" },
+  { options: { maxWindow: 64 * KiB }, name: "maxWindow" }, // below the default initialWindow
+  { options: { windowBudget: -1 }, name: "windowBudget" },
   { options: { maxStreams: 0 }, name: "maxStreams" },
   { options: { pollIntervalMs: 0 }, name: "pollIntervalMs" },
 ];
