@@ -15,16 +15,19 @@
  * datagrams the namespace dropped for want of receive buffer.
  *
  *   deno run -A tests/rtc/throughput.ts [--mb 256] [--runs 3] [--pings 1000]
- *     [--streams 100] [--stream-mb 4] [--env K=V ...] [--env-b K=V ...]
+ *     [--streams 100] [--stream-mb 4] [--env K=V ...] [--env-b K=V ...] [--tree-a|b DIR]
  *
  * `--env` sets knobs (below) in host and guest; with `--env-b` a second pair
  * runs with those, and the two take turns run by run, so a slow spell on this
- * shared machine hits both alike. Each run waits for the machine to be idle
+ * shared machine hits both alike. `--tree-a`/`--tree-b DIR` run a pair's host
+ * and guest from another checkout (e.g. `git archive` of an older commit, with
+ * node_modules linked), to compare commits the same way. Each run waits for the machine to be idle
  * first; runs that lost >10% of the CPU to the hypervisor are flagged.
  *
  *   MUX='{"initialWindow":4194304}'   MuxOptions for both muxes (JSON)
  */
 import net from "node:net";
+import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { createLoopbackNs } from "../_util/netns_lo.ts";
@@ -43,6 +46,8 @@ const { values } = parseArgs({
     "stream-mb": { type: "string", default: "4" },
     env: { type: "string", multiple: true, default: [] },
     "env-b": { type: "string", multiple: true, default: [] },
+    "tree-a": { type: "string" },
+    "tree-b": { type: "string" },
   },
 });
 
@@ -239,24 +244,29 @@ async function parent(): Promise<void> {
     Object.fromEntries(
       list.map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
     );
-  const configs = [{ label: "A", env: envOf(values.env!) }];
-  if (values["env-b"]!.length > 0) configs.push({ label: "B", env: envOf(values["env-b"]!) });
+  const self = (tree?: string) => tree ? path.resolve(tree, "tests/rtc/throughput.ts") : SELF;
+  const configs = [{ label: "A", env: envOf(values.env!), self: self(values["tree-a"]) }];
+  if (values["env-b"]!.length > 0 || values["tree-b"]) {
+    configs.push({ label: "B", env: envOf(values["env-b"]!), self: self(values["tree-b"]) });
+  }
 
   await using ns = await createLoopbackNs();
   const stack = new AsyncDisposableStack();
   await using _stack = stack;
-  const spawn = (args: string[], env: Record<string, string> = {}) =>
-    stack.use(spawnIn(ns.ns, [DENO, "run", "-A", "--quiet", SELF, ...args], { env }));
+  const spawn = (args: string[], env: Record<string, string> = {}, script = SELF) =>
+    stack.use(spawnIn(ns.ns, [DENO, "run", "-A", "--quiet", script, ...args], { env }));
   const src = spawn(["--role", "source"]);
   const srcPort = Number((await src.waitForLine(/"port":(\d+)/, 15_000))[1]);
   const pairs: Pair[] = [];
-  for (const { label, env } of configs) {
-    const host = spawn(["--role", "host", "--port", String(srcPort)], env);
-    const guest = spawn(["--role", "guest"], env);
+  for (const { label, env, self } of configs) {
+    const host = spawn(["--role", "host", "--port", String(srcPort)], env, self);
+    const guest = spawn(["--role", "guest"], env, self);
     const [, ready] = await Promise.all([pump(host, guest), pump(guest, host)]);
-    const path = ready.path as { local: string; remote: string };
+    const pair = ready.path as { local: string; remote: string };
     console.log(
-      `${label}: ${JSON.stringify(env)}; ${path.local} <-> ${path.remote}; ` +
+      `${label}: ${self === SELF ? "" : `${self} `}${
+        JSON.stringify(env)
+      }; ${pair.local} <-> ${pair.remote}; ` +
         `RSS connected: host ${await rss(host.pid)} MB, guest ${await rss(guest.pid)} MB`,
     );
     pairs.push({
