@@ -216,15 +216,22 @@ export function decodeFrame(msg: Uint8Array): Frame {
 }
 
 /**
- * A DATA frame buffer for `size` payload bytes with its header already written;
- * the caller copies the payload in at {@link HEADER_SIZE}. Saves the sender a
- * second copy of every byte it tunnels.
+ * A DATA frame for `size` payload bytes at the start of `into` (a view of it,
+ * header written); the caller copies the payload in at {@link HEADER_SIZE}.
+ * Saves the sender a second copy of every byte it tunnels and, with a reused
+ * `into`, an allocation per frame.
  */
-export function allocDataFrame(streamId: number, size: number): Uint8Array {
+export function dataFrameIn(into: Uint8Array, streamId: number, size: number): Uint8Array {
   if (!Number.isInteger(size) || size < 1 || size > MAX_DATA_PAYLOAD) {
     throw new RangeError(`DATA payload must be 1..${MAX_DATA_PAYLOAD} bytes, got ${size}`);
   }
-  return header(FrameType.DATA, streamIdOf(streamId), size);
+  if (into.byteLength < HEADER_SIZE + size) {
+    throw new RangeError(`${into.byteLength} bytes cannot hold a DATA frame of ${size}`);
+  }
+  const frame = into.subarray(0, HEADER_SIZE + size);
+  frame[0] = FrameType.DATA;
+  view(frame).setUint32(1, streamIdOf(streamId));
+  return frame;
 }
 
 /** Truncate `text` so that its UTF-8 form fits in `maxBytes`, never splitting a character. */

@@ -17,13 +17,14 @@
  * peer is broken: the whole mux closes with a reason.
  */
 import {
-  allocDataFrame,
+  dataFrameIn,
   decodeFrame,
   encodeFrame,
   type Frame,
   FrameDecodeError,
   HEADER_SIZE,
   MAX_DATA_PAYLOAD,
+  MAX_FRAME_SIZE,
   MAX_STREAM_ID,
   PING_PAYLOAD_SIZE,
   PROTOCOL_VERSION,
@@ -36,6 +37,10 @@ import {
  * Implemented by a DataChannel adapter (later QUIC, WebSocket).
  */
 export interface MessageChannel {
+  /**
+   * Queue one message. The channel copies `data` (as RTCDataChannel.send does)
+   * or is done with it before returning: the mux reuses the buffer.
+   */
   send(data: Uint8Array): void;
   /** Bytes handed to `send` and not yet transmitted. */
   readonly bufferedAmount: number;
@@ -193,6 +198,8 @@ export class Mux {
   /** How much of `windowBudget` the streams' windows have grown by. */
   #windowGrowth = 0;
   #flushing = false;
+  /** DATA frames are built here, one at a time: the channel copies each on send. */
+  readonly #scratch = new Uint8Array(MAX_FRAME_SIZE);
   #pingSeq = 0;
   #bytesSent = 0;
   #bytesReceived = 0;
@@ -320,7 +327,7 @@ export class Mux {
         }
         const stream = this.#ready.values().next().value!;
         this.#ready.delete(stream);
-        const frame = stream.takeFrame(this.#opts.maxFramePayload);
+        const frame = stream.takeFrame(this.#scratch, this.#opts.maxFramePayload);
         if (frame) {
           if (frame.byteLength > HEADER_SIZE) this.#bytesSent += frame.byteLength - HEADER_SIZE;
           this.#send(frame);
@@ -627,12 +634,15 @@ class Stream implements TunnelStream {
     return this.#endQueued && !this.#finSent;
   }
 
-  /** The next DATA (at most `maxPayload`, within credit) or FIN frame, or null. */
-  takeFrame(maxPayload: number): Uint8Array | null {
+  /**
+   * The next DATA (at most `maxPayload`, within credit; built in `scratch`) or
+   * FIN frame, or null.
+   */
+  takeFrame(scratch: Uint8Array, maxPayload: number): Uint8Array | null {
     if (this.#queued > 0) {
       const size = Math.min(this.#queued, this.#credit, maxPayload);
       if (size === 0) return null;
-      const frame = allocDataFrame(this.key, size);
+      const frame = dataFrameIn(scratch, this.key, size);
       let at = HEADER_SIZE;
       while (at < frame.byteLength) {
         const head = this.#queue[0];

@@ -24,7 +24,11 @@ import type { Mux, TunnelStream } from "./mux.ts";
  *
  * The socket must have been created with `allowHalfOpen: true`.
  */
-export function bridgeTcp(stream: TunnelStream, socket: net.Socket): Promise<void> {
+export function bridgeTcp(
+  stream: TunnelStream,
+  socket: net.Socket,
+  reads?: ReusedReads,
+): Promise<void> {
   // Frames already carry the sender's segmentation; Nagle would only hold small
   // writes (an HTTP response after its headers) back for an ACK.
   socket.setNoDelay(true);
@@ -37,9 +41,15 @@ export function bridgeTcp(stream: TunnelStream, socket: net.Socket): Promise<voi
       if (socketClosed && streamClosed) resolve();
     };
 
-    socket.on("data", (chunk: Uint8Array) => {
-      if (!stream.write(chunk)) socket.pause();
-    });
+    if (reads) {
+      // The chunk is a view of the socket's one read buffer: returning false
+      // pauses the socket until `ondrain`, when the stream holds none of it.
+      reads.handler = (chunk) => stream.write(chunk);
+    } else {
+      socket.on("data", (chunk: Uint8Array) => {
+        if (!stream.write(chunk)) socket.pause();
+      });
+    }
     stream.ondrain = () => socket.resume();
     socket.on("end", () => {
       readEnded = true;
@@ -73,6 +83,32 @@ export function bridgeTcp(stream: TunnelStream, socket: net.Socket): Promise<voi
       socket.destroy();
     }
   });
+}
+
+/** Bytes node:net reads at once into a socket's own buffer (its default for new buffers). */
+const READ_BUFFER = 64 * 1024;
+
+/**
+ * Reads into one buffer per socket (node:net's `onread`) rather than a new one
+ * per read: at tens of MB/s those are garbage the JS engine collects only every
+ * ~64 MB, which shows as RSS. Give `onread` to `net.connect` and the object to
+ * {@link bridgeTcp}.
+ */
+export interface ReusedReads {
+  readonly onread: { buffer: Uint8Array; callback: (bytes: number, buffer: Uint8Array) => boolean };
+  /** Takes each chunk; false pauses the socket (the chunk is still in use). */
+  handler: ((chunk: Uint8Array) => boolean) | null;
+}
+
+export function reusedReads(): ReusedReads {
+  const reads: ReusedReads = {
+    onread: {
+      buffer: new Uint8Array(READ_BUFFER),
+      callback: (bytes, buffer) => reads.handler?.(buffer.subarray(0, bytes)) ?? false,
+    },
+    handler: null,
+  };
+  return reads;
 }
 
 /**
@@ -258,7 +294,8 @@ export function serveHostStreams(mux: Mux, options: HostStreamsOptions): HostStr
   const sockets = new Set<net.Socket>();
   const bridges = new Set<Promise<void>>();
   const onstream = (stream: TunnelStream) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true });
+    const reads = reusedReads();
+    const socket = net.connect({ host, port, allowHalfOpen: true, onread: reads.onread });
     sockets.add(socket);
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
     bridges.add(closed);
@@ -271,7 +308,7 @@ export function serveHostStreams(mux: Mux, options: HostStreamsOptions): HostStr
     stream.onclose = () => socket.destroy(); // the guest gave up while we dialled
     socket.once("connect", () => {
       socket.off("error", dialFailed);
-      const done = bridgeTcp(stream, socket);
+      const done = bridgeTcp(stream, socket, reads);
       bridges.add(done);
       done.finally(() => bridges.delete(done));
     });

@@ -37,6 +37,30 @@ Deno.test("64 MiB through the tunnel to a TCP echo server come back byte-identic
   );
 });
 
+Deno.test("a download through a slow channel arrives intact: the host's one read buffer per connection waits while the stream holds it", async () => {
+  const data = randomBytes(mulberry32(2), 16 * MiB);
+  await using server = await startTcpServer((socket) => socket.end(data));
+  // Small windows and a slow channel: the host's reads are paused again and again.
+  await using tunnel = await startTunnel(server.port, {
+    mux: { initialWindow: 64 * KiB, highWatermark: 256 * KiB, lowWatermark: 64 * KiB },
+    channel: { bytesPerMs: 50_000 },
+  });
+  // The client sends nothing and half-closes only after the server's FIN (a
+  // Deno server that gets FIN first fails its pending writes with EPIPE).
+  const received = await withTimeout(
+    new Promise<Uint8Array[]>((resolve, reject) => {
+      const chunks: Uint8Array[] = [];
+      const socket = net.connect({ host: "127.0.0.1", port: tunnel.guestPort.port });
+      socket.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+      socket.on("end", () => resolve(chunks));
+      socket.on("error", reject);
+    }),
+    30_000,
+    "16 MiB down",
+  );
+  assert.equal(sha256(...received), sha256(data));
+});
+
 Deno.test("100 parallel connections each get back exactly their own data", async () => {
   await using echo = await startEchoServer();
   await using tunnel = await startTunnel(echo.port);
