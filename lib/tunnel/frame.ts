@@ -10,13 +10,13 @@
  *
  *      0        1                               5
  *     +--------+-------------------------------+------------------------+
- *     |  type  |       stream id (u32)         |  payload (0..64 KiB)   |
+ *     |  type  |       stream id (u32)         |  payload (0..255 KiB)  |
  *     +--------+-------------------------------+------------------------+
  *
  *     type    payload                                         stream id
- *     HELLO   version u8 | 3 reserved bytes | window u32         0
+ *     HELLO   version u8 | reserved u8 | max u16 | window u32    0
  *     OPEN    empty                                           1..2^31-1
- *     DATA    1..65536 bytes of stream data                   != 0
+ *     DATA    1..max bytes of stream data (see HELLO)         != 0
  *     FIN     empty                                           != 0
  *     CREDIT  u32 >= 1: further bytes the sender may send     != 0
  *     RESET   utf-8 reason, 0..256 bytes                      != 0
@@ -30,10 +30,13 @@
  * negotiation: ids from the two sides never collide.
  *
  * HELLO is each side's first frame; `window` is the receive window the sender
- * grants on every stream before any CREDIT. Reserved bytes are sent as zero and
- * ignored. Only the version byte is fixed for all versions; the rest of the
- * payload belongs to that version, so a peer that speaks another version is
- * reported as such rather than as malformed.
+ * grants on every stream before any CREDIT, and `max` the largest DATA payload
+ * it accepts, in KiB, 0 meaning 64 KiB (what the first v1 peers accepted, and
+ * sent as zero in these then reserved bytes). A peer never sends DATA larger
+ * than the other's `max`. The reserved byte is sent as zero and ignored. Only
+ * the version byte is fixed for all versions; the rest of the payload belongs
+ * to that version, so a peer that speaks another version is reported as such
+ * rather than as malformed.
  */
 
 /** The tunnel protocol version this code speaks (first byte of the HELLO payload). */
@@ -41,8 +44,14 @@ export const PROTOCOL_VERSION = 1;
 
 /** Bytes before the payload: type u8 + stream id u32. */
 export const HEADER_SIZE = 5;
-/** Largest DATA payload. Keeps every frame far below the 256 KiB a DataChannel message can safely carry. */
-export const MAX_DATA_PAYLOAD = 64 * 1024;
+/**
+ * Largest DATA payload this codec reads (and announces in HELLO): fewer, larger
+ * messages cost libwebrtc less per byte, and a frame stays below the 256 KiB a
+ * DataChannel message can safely carry.
+ */
+export const MAX_DATA_PAYLOAD = 255 * 1024;
+/** The DATA payload a peer that announces no `max` (0) accepts. */
+export const V1_DATA_PAYLOAD = 64 * 1024;
 /** Largest frame of any type. Longer messages are refused before they are read. */
 export const MAX_FRAME_SIZE = HEADER_SIZE + MAX_DATA_PAYLOAD;
 /** Largest RESET or GOAWAY reason, in UTF-8 bytes. */
@@ -71,7 +80,7 @@ export const FrameType = {
 
 /** A decoded frame. DATA's `data` is a view into the decoded message, not a copy. */
 export type Frame =
-  | { type: "hello"; version: number; initialWindow: number }
+  | { type: "hello"; version: number; initialWindow: number; maxPayload: number }
   | { type: "open"; streamId: number }
   | { type: "data"; streamId: number; data: Uint8Array }
   | { type: "fin"; streamId: number }
@@ -98,8 +107,14 @@ export function encodeFrame(frame: Frame): Uint8Array {
     case "hello": {
       checkU8("version", frame.version);
       checkU32("initialWindow", frame.initialWindow, 1);
+      const kib = frame.maxPayload / 1024;
+      if (!Number.isInteger(kib) || kib < 1 || kib > 0xffff) {
+        throw new RangeError(`HELLO maxPayload must be 1..65535 KiB, got ${frame.maxPayload}`);
+      }
       const out = header(FrameType.HELLO, 0, HELLO_V1_SIZE);
       out[HEADER_SIZE] = frame.version;
+      // 64 KiB is written as 0, as the first v1 peers wrote it.
+      view(out).setUint16(HEADER_SIZE + 2, frame.maxPayload === V1_DATA_PAYLOAD ? 0 : kib);
       view(out).setUint32(HEADER_SIZE + 4, frame.initialWindow);
       return out;
     }
@@ -166,13 +181,17 @@ export function decodeFrame(msg: Uint8Array): Frame {
       if (len < 1) throw new FrameDecodeError("version", "HELLO payload is empty");
       const version = payload[0];
       // Another version's HELLO layout is not ours to judge; the mux reports it.
-      if (version !== PROTOCOL_VERSION) return { type: "hello", version, initialWindow: 0 };
+      if (version !== PROTOCOL_VERSION) {
+        return { type: "hello", version, initialWindow: 0, maxPayload: V1_DATA_PAYLOAD };
+      }
       if (len !== HELLO_V1_SIZE) {
         throw new FrameDecodeError("payload", `HELLO v1 is ${HELLO_V1_SIZE} bytes, got ${len}`);
       }
+      const kib = dv.getUint16(HEADER_SIZE + 2);
+      const maxPayload = kib === 0 ? V1_DATA_PAYLOAD : kib * 1024;
       const initialWindow = dv.getUint32(HEADER_SIZE + 4);
       if (initialWindow === 0) throw new FrameDecodeError("initialWindow", "must be at least 1");
-      return { type: "hello", version, initialWindow };
+      return { type: "hello", version, initialWindow, maxPayload };
     }
     case FrameType.OPEN:
       if (streamId < 1 || streamId > MAX_STREAM_ID) {

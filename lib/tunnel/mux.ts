@@ -69,7 +69,11 @@ export interface MuxOptions {
    * Default 16 MiB.
    */
   windowBudget?: number;
-  /** Largest DATA payload we send, 1..65536. Default 65536. */
+  /**
+   * Largest DATA payload we send, 1..261120 (255 KiB), and never more than the
+   * peer's HELLO accepts (64 KiB from peers that predate larger frames).
+   * Default 255 KiB: libwebrtc's cost per message makes larger ones cheaper.
+   */
   maxFramePayload?: number;
   /** Stop sending DATA while `channel.bufferedAmount` is above this. Default 4 MiB, max 8 MiB. */
   highWatermark?: number;
@@ -186,6 +190,8 @@ export class Mux {
   #peerStreams = 0;
   /** The peer's per-stream receive window, known from its HELLO. */
   #peerWindow: number | null = null;
+  /** Largest DATA payload we send: ours, or less if the peer's HELLO says so. */
+  #framePayload: number;
   #paused = false;
   /**
    * Bytes we may still hand to the channel before reading `bufferedAmount`
@@ -208,6 +214,7 @@ export class Mux {
   /** Takes over `channel`'s callbacks; the channel must already be open. */
   constructor(channel: MessageChannel, options: MuxOptions = {}) {
     this.#opts = validate(options);
+    this.#framePayload = this.#opts.maxFramePayload;
     this.#channel = channel;
     channel.onmessage = (data) => this.#receive(data);
     channel.onclose = () => this.#shutdown("channel closed", false);
@@ -215,6 +222,7 @@ export class Mux {
       type: "hello",
       version: PROTOCOL_VERSION,
       initialWindow: this.#opts.initialWindow,
+      maxPayload: MAX_DATA_PAYLOAD,
     });
   }
 
@@ -327,7 +335,7 @@ export class Mux {
         }
         const stream = this.#ready.values().next().value!;
         this.#ready.delete(stream);
-        const frame = stream.takeFrame(this.#scratch, this.#opts.maxFramePayload);
+        const frame = stream.takeFrame(this.#scratch, this.#framePayload);
         if (frame) {
           if (frame.byteLength > HEADER_SIZE) this.#bytesSent += frame.byteLength - HEADER_SIZE;
           this.#send(frame);
@@ -371,7 +379,7 @@ export class Mux {
     }
     switch (frame.type) {
       case "hello":
-        return this.#onHello(frame.version, frame.initialWindow);
+        return this.#onHello(frame.version, frame.initialWindow, frame.maxPayload);
       case "open":
         return this.#onOpen(frame.streamId);
       case "data":
@@ -401,7 +409,7 @@ export class Mux {
     return this.#streams.get((wireId ^ REMOTE_STREAM_BIT) >>> 0);
   }
 
-  #onHello(version: number, window: number): void {
+  #onHello(version: number, window: number, maxPayload: number): void {
     if (this.#peerWindow !== null) {
       return this.#shutdown("protocol error: second HELLO", true);
     }
@@ -412,6 +420,7 @@ export class Mux {
       );
     }
     this.#peerWindow = window;
+    this.#framePayload = Math.min(this.#framePayload, maxPayload);
     // Streams opened before the HELLO arrived had no credit yet.
     for (const stream of this.#streams.values()) {
       if (stream.receiveCredit(window)) this.#ready.add(stream);

@@ -8,6 +8,7 @@
  * tunnel FIN and the other direction keeps flowing.
  */
 import net from "node:net";
+import { MAX_DATA_PAYLOAD } from "./frame.ts";
 import type { Mux, TunnelStream } from "./mux.ts";
 
 /**
@@ -85,8 +86,8 @@ export function bridgeTcp(
   });
 }
 
-/** Bytes node:net reads at once into a socket's own buffer (its default for new buffers). */
-const READ_BUFFER = 64 * 1024;
+/** Bytes read at once into a socket's own buffer: up to one DATA frame's worth. */
+const READ_BUFFER = MAX_DATA_PAYLOAD;
 
 /**
  * Reads into one buffer per socket (node:net's `onread`) rather than a new one

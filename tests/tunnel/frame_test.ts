@@ -17,9 +17,14 @@ const text = (s: string) => new TextEncoder().encode(s);
 
 const vectors: { name: string; wire: string; frame: Frame }[] = [
   {
-    name: "HELLO v1 announcing a 1 MiB window",
+    name: "HELLO v1 announcing a 1 MiB window (and, as the first v1 peers did, no max)",
     wire: "00 00000000 01 000000 00100000",
-    frame: { type: "hello", version: 1, initialWindow: 1024 * 1024 },
+    frame: { type: "hello", version: 1, initialWindow: 1024 * 1024, maxPayload: 64 * 1024 },
+  },
+  {
+    name: "HELLO v1 accepting DATA of up to 255 KiB",
+    wire: "00 00000000 01 0000ff 00040000",
+    frame: { type: "hello", version: 1, initialWindow: 256 * 1024, maxPayload: 255 * 1024 },
   },
   { name: "OPEN of stream 1", wire: "01 00000001", frame: { type: "open", streamId: 1 } },
   {
@@ -69,6 +74,7 @@ Deno.test("frame codec reports a HELLO of another version as that version, not a
     type: "hello",
     version: 2,
     initialWindow: 0,
+    maxPayload: 64 * 1024,
   });
 });
 
@@ -161,7 +167,12 @@ function randomFrame(rand: () => number): Frame {
   const reason = () => new TextDecoder().decode(randomBytes(rand, rand() % 80)).slice(0, 60);
   switch (rand() % 9) {
     case 0:
-      return { type: "hello", version: 1, initialWindow: rand() || 1 };
+      return {
+        type: "hello",
+        version: 1,
+        initialWindow: rand() || 1,
+        maxPayload: 1024 * (1 + (rand() % 0xffff)),
+      };
     case 1:
       return { type: "open", streamId: openId };
     case 2:

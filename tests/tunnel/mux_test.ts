@@ -71,7 +71,8 @@ function rawPeer(options: MuxOptions = {}) {
     raw,
     received,
     send,
-    hello: () => send({ type: "hello", version: 1, initialWindow: MiB }),
+    hello: (maxPayload = 64 * KiB) =>
+      send({ type: "hello", version: 1, initialWindow: MiB, maxPayload }),
     async [Symbol.asyncDispose]() {
       mux.close("test over");
       raw.close();
@@ -257,7 +258,7 @@ Deno.test("OPENs beyond maxStreams are answered with RESET, the rest are served"
 const protocolErrors: { name: string; frames: Frame[]; reason: RegExp }[] = [
   {
     name: "a peer speaking another protocol version",
-    frames: [{ type: "hello", version: 2, initialWindow: 0 }],
+    frames: [{ type: "hello", version: 2, initialWindow: 0, maxPayload: 64 * KiB }],
     reason: /peer speaks tunnel protocol v2, we speak v1/,
   },
   {
@@ -267,16 +268,18 @@ const protocolErrors: { name: string; frames: Frame[]; reason: RegExp }[] = [
   },
   {
     name: "a second HELLO",
-    frames: [{ type: "hello", version: 1, initialWindow: 1 }, {
-      type: "hello",
-      version: 1,
-      initialWindow: 1,
-    }],
+    frames: [
+      { type: "hello", version: 1, initialWindow: 1, maxPayload: 64 * KiB },
+      { type: "hello", version: 1, initialWindow: 1, maxPayload: 64 * KiB },
+    ],
     reason: /second HELLO/,
   },
   {
     name: "a reused stream id",
-    frames: [{ type: "hello", version: 1, initialWindow: 1 }, { type: "open", streamId: 5 }, {
+    frames: [{ type: "hello", version: 1, initialWindow: 1, maxPayload: 64 * KiB }, {
+      type: "open",
+      streamId: 5,
+    }, {
       type: "open",
       streamId: 5,
     }],
@@ -387,6 +390,26 @@ Deno.test("windows grow no further than windowBudget together, and a closed stre
   peer.send({ type: "reset", streamId: 1, reason: "done" });
   await waitFor(() => peer.mux.streamCount === 1, "stream 1 to close");
   assert.deepEqual(await three(1), [128 * KiB]);
+});
+
+Deno.test("DATA frames are as large as the peer's HELLO accepts: 64 KiB from older peers, 255 KiB from ours", async () => {
+  for (
+    const [announced, largest] of [[64 * KiB, 64 * KiB], [255 * KiB, 255 * KiB], [
+      100 * KiB,
+      100 * KiB,
+    ]]
+  ) {
+    await using peer = rawPeer();
+    peer.hello(announced);
+    peer.mux.openStream().write(new Uint8Array(MiB));
+    await waitFor(
+      () =>
+        peer.received.reduce((n, f) => f.type === "data" ? n + f.data.byteLength : n, 0) === MiB,
+      "the megabyte",
+    );
+    const sizes = peer.received.flatMap((f) => f.type === "data" ? [f.data.byteLength] : []);
+    assert.equal(Math.max(...sizes), largest, `peer accepting ${announced}`);
+  }
 });
 
 Deno.test("data written before the peer's HELLO waits for it, then flows", async () => {
