@@ -93,7 +93,11 @@ export async function expectAppInPage(o: AppCheck): Promise<number> {
       logo: $("logo").naturalWidth,
     };
   });
-  assertEquals(seen.text, "done", `app script: ${seen.error}`);
+  assertEquals(
+    seen.text,
+    "done",
+    `app script: ${seen.error}; the host's last words:\n${o.host.stderr.slice(-3000)}`,
+  );
   assertEquals(seen.title, "rgb(12, 34, 56)"); // style.css applied
   assertEquals(seen.logo, 8); // logo.png decoded
   assertEquals(seen.bytes, String(MiB));

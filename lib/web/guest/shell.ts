@@ -114,6 +114,7 @@ async function main() {
   );
   transport.closed.then((why) => {
     state.error = `connection to the host lost: ${why}`;
+    console.warn(`tun: ${state.error}`);
     setStatus(`${state.error} — reload to reconnect`, "error");
   });
 
@@ -126,7 +127,10 @@ async function main() {
     const port = ev.ports[0];
     handle(transport, rewriter, msg).then((reply) => {
       port.postMessage(reply, "body" in reply && reply.body ? [reply.body] : []);
-    }, (err: Error) => port.postMessage({ error: err.message } satisfies ProxyReply));
+    }, (err: Error) => {
+      console.warn(`tun: ${msg.method} ${msg.url}: ${err.message}`);
+      port.postMessage({ error: err.message } satisfies ProxyReply);
+    });
   });
   addEventListener("message", (ev: MessageEvent) => {
     const msg = ev.data as FrameNotice;
