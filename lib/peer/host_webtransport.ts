@@ -152,11 +152,16 @@ export class HostWebTransport {
     if (!proof || !guest || !key || !checkClientProof(key, proof)) {
       return refuse("bad proof");
     }
+    // Taken over before the browser hears it was accepted. Once it hears, it
+    // closes its DataChannel; while the guest was still on that channel here,
+    // its closing read as the guest leaving, and ended the session the browser
+    // had just moved to.
     const link = new WebTransportLink(session);
-    const writer = first.value.writable.getWriter();
-    await writer.write(new Uint8Array([PROOF_ACCEPTED])).catch(() => {});
     if (!guest.accept(link)) return link.close("guest is gone");
-    writer.close().catch(() => {});
+    // The write's promise may settle late or fail once the browser has read
+    // the byte and let go of the stream: the browser's side decides.
+    const writer = first.value.writable.getWriter();
+    writer.write(new Uint8Array([PROOF_ACCEPTED])).then(() => writer.close()).catch(() => {});
     while (true) {
       const next = await streams.read().catch(() => ({ value: undefined, done: true }));
       if (!next.value) break;

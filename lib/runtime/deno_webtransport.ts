@@ -120,7 +120,7 @@ async function acceptSession(
   }
   try {
     const wt = await withTimeout(Deno.upgradeWebTransport(conn), SETUP_TIMEOUT_MS);
-    return new DenoWebTransportSession(conn, wt.url);
+    return new DenoWebTransportSession(conn, wt);
   } catch {
     conn.close({ closeCode: H3_GENERAL_PROTOCOL_ERROR, reason: "not a WebTransport session" });
     return undefined;
@@ -133,10 +133,20 @@ class DenoWebTransportSession implements WebTransportSessionLike {
   readonly closed: Promise<unknown>;
   readonly incomingBidirectionalStreams: ReadableStream<WebTransportStreamLike>;
   readonly #conn: Deno.QuicConn;
+  /**
+   * Deno's WebTransport object holds the HTTP/3 control streams. Nothing here
+   * uses it after the upgrade, but it must live as long as the session: once
+   * it is garbage-collected, the peer's control stream is dropped, the peer
+   * gets STOP_SENDING on it and closes the connection
+   * (H3_CLOSED_CRITICAL_STREAM; Chromium then reports "Connection lost"),
+   * at whatever moment the collector happens to run.
+   */
+  readonly #upgraded: WebTransport;
 
-  constructor(conn: Deno.QuicConn, url: string) {
+  constructor(conn: Deno.QuicConn, upgraded: WebTransport & { url: string }) {
     this.#conn = conn;
-    const u = new URL(url);
+    this.#upgraded = upgraded;
+    const u = new URL(upgraded.url);
     this.path = u.pathname + u.search;
     this.closed = conn.closed.then((info) => info, (err) => err);
     this.incomingBidirectionalStreams = peerStreams(conn, this.closed);

@@ -47,6 +47,16 @@ export interface AppCheck {
 
 /** Open the link and check the app; returns the page's time to show it, in ms. */
 export async function expectAppInPage(o: AppCheck): Promise<number> {
+  try {
+    return await checkApp(o);
+  } catch (err) {
+    const tail = o.host.lines.slice(-20).join("\n");
+    console.log(`host's last events:\n${tail}\n${o.host.stderr.slice(-2000)}`);
+    throw err;
+  }
+}
+
+async function checkApp(o: AppCheck): Promise<number> {
   const page = await o.browser.page(o.link);
   const state = await page.evaluate(
     async () => {
@@ -96,7 +106,7 @@ export async function expectAppInPage(o: AppCheck): Promise<number> {
   assertEquals(
     seen.text,
     "done",
-    `app script: ${seen.error}; the host's last words:\n${o.host.stderr.slice(-3000)}`,
+    `app script: ${seen.error}`,
   );
   assertEquals(seen.title, "rgb(12, 34, 56)"); // style.css applied
   assertEquals(seen.logo, 8); // logo.png decoded
