@@ -84,6 +84,15 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     return 1;
   }
   if (noWebrtc) out.say(out.yellow(`note: ${noWebrtc}; using QUIC`));
+  // QUIC's code and this session's certificate take a few hundred ms to load
+  // and make the first time: begin now, while the signalling connects.
+  const quicCode = transport === "quic"
+    ? import("./quic_attempts.ts").then((m) => {
+      m.QuicAttempts.prepare();
+      return m;
+    })
+    : null;
+  quicCode?.catch(() => {}); // awaited (and reported) below
 
   // Listen first, so the port number is known early and early connections wait.
   let resolveMux: (m: Mux | TunnelLink) => void = () => {};
@@ -158,7 +167,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
       return 1;
     }
     try {
-      const { QuicAttempts } = await import("./quic_attempts.ts");
+      const { QuicAttempts } = await quicCode!;
       quic = await QuicAttempts.open({
         relayHost: new URL(relayUrl).hostname,
         relay: sig.welcome.quic,

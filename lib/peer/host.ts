@@ -87,6 +87,7 @@ export async function runHost(options: HostOptions): Promise<number> {
   if (noWebrtc && options.transport !== "quic") {
     out.say(out.yellow(`note: ${noWebrtc}; serving QUIC guests only`));
   }
+  quic.warm();
   let audit: AuditLog;
   try {
     audit = new AuditLog(options.auditLog, (m) => out.say(out.yellow(`warning: ${m}`)));

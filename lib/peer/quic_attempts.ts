@@ -10,6 +10,7 @@ import type { TunnelLink } from "../tunnel/mod.ts";
 import type { PeerAuth } from "./auth.ts";
 import { NatPair } from "./nat_verdict.ts";
 import { GuestQuic } from "./quic_guest.ts";
+import { preparePeerEndpoint } from "../quic/peer_endpoint.ts";
 
 /** What the guest reports once a QUIC attempt carries its connections. */
 export interface QuicOpen {
@@ -51,6 +52,11 @@ export class QuicAttempts {
   private constructor(o: QuicAttemptsOptions, quic: GuestQuic) {
     this.#o = o;
     this.#quic = quic;
+  }
+
+  /** Begin the slow part of {@link open} (the certificate) ahead of it. */
+  static prepare(): void {
+    preparePeerEndpoint();
   }
 
   /** Open the guest's endpoint (it learns its public address from the relay). */

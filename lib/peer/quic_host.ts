@@ -78,6 +78,17 @@ export class HostQuic {
   }
 
   /**
+   * Open the endpoint now, in the background, rather than when the first
+   * QUIC guest's offer arrives: making its certificate and reaching the
+   * relay's listener take ~100-300 ms the first time, which that guest would
+   * otherwise wait for. A failure here is retried by the first guest.
+   */
+  warm(): void {
+    if (this.unavailable()) return;
+    this.#start().catch(() => {});
+  }
+
+  /**
    * A guest's QUIC offer: start serving it. The guest's `answer` goes back
    * over signalling; its `authed` settles with the PAKE confirmation.
    */

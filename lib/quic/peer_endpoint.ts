@@ -30,6 +30,32 @@ const MAX_CANDIDATES = 8;
 /** Peers' certificates live as long as the process that made them; one a year is plenty. */
 const CERT_DAYS = 365;
 
+type PeerCert = Awaited<ReturnType<typeof selfSignedCert>>;
+
+function makePeerCert(): Promise<PeerCert> {
+  return selfSignedCert({
+    commonName: "tun peer",
+    dnsNames: [PEER_SERVER_NAME],
+    validDays: CERT_DAYS,
+  });
+}
+
+/** A certificate made ahead by {@link preparePeerEndpoint}; the next endpoint takes it. */
+let spareCert: Promise<PeerCert> | null = null;
+
+/**
+ * Start making the next endpoint's certificate now. The first one a process
+ * makes costs ~70-120 ms (WebCrypto and the X.509 code warming up, ten times a
+ * later one), so a peer that will need an endpoint calls this as early as it
+ * can and overlaps that with its signalling. Each certificate serves one
+ * endpoint only.
+ */
+export function preparePeerEndpoint(): void {
+  if (spareCert) return;
+  spareCert = makePeerCert();
+  spareCert.catch(() => {}); // open() makes another if this one failed
+}
+
 export class PeerEndpoint {
   /** This endpoint's certificate (DER), sent to the other peer. */
   readonly certDer: Uint8Array;
@@ -59,11 +85,9 @@ export class PeerEndpoint {
 
   /** Bind a port, connect to the relay's listener from it, and learn the observed address. */
   static async open(options: PeerEndpointOptions): Promise<PeerEndpoint> {
-    const cert = await selfSignedCert({
-      commonName: "tun peer",
-      dnsNames: [PEER_SERVER_NAME],
-      validDays: CERT_DAYS,
-    });
+    const spare = spareCert;
+    spareCert = null;
+    const cert = await (spare ?? makePeerCert()).catch(() => makePeerCert());
     const endpoint = await openQuicEndpoint({
       port: 0,
       server: { certPem: cert.certPem, keyPem: cert.keyPem, alpn: [PEER_ALPN] },

@@ -111,7 +111,17 @@ Deno.test("tun relay --token (or TUN_RELAY_TOKEN) turns token checks on; a short
   assert(/--token: .*at least 16 bytes/.test(event.message), event.message);
 
   const child = new Deno.Command(TUN[0], {
-    args: [...TUN.slice(1), "relay", "--listen", "127.0.0.1:0", "--stun-port", "0", "--json"],
+    args: [
+      ...TUN.slice(1),
+      "relay",
+      "--listen",
+      "127.0.0.1:0",
+      "--stun-port",
+      "0",
+      "--quic-port",
+      "0",
+      "--json",
+    ],
     env: { TUN_RELAY_TOKEN: SECRET },
     stdout: "piped",
     stderr: "null",
