@@ -7,6 +7,7 @@
  * and stops them. Under the table: issue 8's targets from the same run.
  *
  *   scripts/bench [--quick] [--json] [--mb 256] [--runs 3] [--requests 1000] [--rps-seconds 10]
+ *                 [--rows KEY,KEY]
  *
  * Per row (scripts/benchkit/measure.ts): MB/s of one 256 MB download (median of
  * --runs) and of 8 parallel 32 MB downloads (curl); p50/p99 of 1,000 sequential
@@ -15,6 +16,8 @@
  * response byte; peak RSS of each side; the relay's CPU seconds per GB
  * downloaded, in relay mode. --quick: 32 MB, one run, 200 GETs, 2 s of wrk.
  * --json: one JSON object with every figure instead of the table.
+ * --rows: only these rows (keys: raw, socat, ssh, dc, quic, relay, quic-relay);
+ * the targets and first-byte notes then cover only what ran.
  *
  * Needs root (network namespaces, the NAT lab); scripts/bench installs curl,
  * socat, wrk, openssh and iptables when missing.
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     runs: { type: "string" },
     requests: { type: "string" },
     "rps-seconds": { type: "string" },
+    rows: { type: "string" },
   },
 });
 if (!isRoot()) {
@@ -96,6 +100,10 @@ const RELAY_ROWS: RowSpec[] = [
     open: (n) => tun(n.app, { ...tunIn(n), port: PORT.quic, guestArgs: QUIC, expect: "relay" }),
   },
 ];
+
+/** Row keys to run: all unless --rows names some. */
+const only = values.rows === undefined ? null : new Set(values.rows.split(","));
+const chosen = (specs: RowSpec[]) => specs.filter((s) => !only || only.has(s.key));
 
 function tunIn(n: Net) {
   return { relay: n.relay, hostNs: n.hostNs, guestNs: n.guestNs };
@@ -176,30 +184,32 @@ const rows: Row[] = [];
 const acrossNats: FirstByte[] = [];
 try {
   const work: Workload = { ...plan, big: files.big, part: files.part };
-  {
+  if (chosen(LOOPBACK_ROWS).length) {
     await using net = await loopbackNet(files.dir);
-    for (const spec of LOOPBACK_ROWS) rows.push(await runRow(spec, net, work));
+    for (const spec of chosen(LOOPBACK_ROWS)) rows.push(await runRow(spec, net, work));
   }
-  {
+  if (chosen(RELAY_ROWS).length) {
     await using net = await natNet(files.dir);
-    for (const spec of RELAY_ROWS) rows.push(await runRow(spec, net, work));
-    progress("time to first byte across two NATs ...");
-    acrossNats.push(await firstByteAcrossNats(net, false), await firstByteAcrossNats(net, true));
+    for (const spec of chosen(RELAY_ROWS)) rows.push(await runRow(spec, net, work));
+    if (!only) {
+      progress("time to first byte across two NATs ...");
+      acrossNats.push(await firstByteAcrossNats(net, false), await firstByteAcrossNats(net, true));
+    }
   }
 } finally {
   removeFiles();
 }
-const fromRow = (key: string, what: string): FirstByte => {
-  const row = rows.find((r) => r.key === key)!;
-  return { what, ms: row.figures?.firstByteMs ?? null, detail: row.detail };
+const fromRow = (key: string, what: string): FirstByte[] => {
+  const row = rows.find((r) => r.key === key);
+  return row ? [{ what, ms: row.figures?.firstByteMs ?? null, detail: row.detail }] : [];
 };
 const RELAY_NATS = "symmetric vs port-restricted NAT (lab)";
 const firstBytes = [
-  fromRow("dc", "DataChannel direct, no NAT (loopback)"),
-  fromRow("quic", "QUIC direct, no NAT (loopback)"),
+  ...fromRow("dc", "DataChannel direct, no NAT (loopback)"),
+  ...fromRow("quic", "QUIC direct, no NAT (loopback)"),
   ...acrossNats,
-  fromRow("relay", `DataChannel relay, ${RELAY_NATS}`),
-  fromRow("quic-relay", `QUIC relay, ${RELAY_NATS}`),
+  ...fromRow("relay", `DataChannel relay, ${RELAY_NATS}`),
+  ...fromRow("quic-relay", `QUIC relay, ${RELAY_NATS}`),
 ];
 report(rows, firstBytes, Math.round((performance.now() - started) / 1000));
 
