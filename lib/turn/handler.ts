@@ -250,22 +250,23 @@ export class TurnHandler {
    * anything malformed, which is dropped as RFC 8489 §6.3 and RFC 8656 §12.5
    * ask). Never rejects.
    *
+   * The caller may reuse `bytes` as soon as this returns (before the promise
+   * settles): what is kept or sent is copied first.
+   *
    * UNTRUSTED INPUT: `bytes` is a datagram or stream frame from anyone.
    */
   async handle(bytes: Uint8Array, client: TurnClient): Promise<Uint8Array | undefined> {
+    if (isChannelData(bytes)) {
+      this.relayChannelData(bytes, client.key);
+      return undefined;
+    }
     if (this.#closed) return undefined;
     try {
-      if (isChannelData(bytes)) {
-        // RFC 8656 §12.5: ChannelData on a bound channel goes to its peer.
-        const entry = this.#live(client.key, this.#now());
-        const out = entry && channelDataTarget(bytes, entry.allocation, this.#now());
-        if (out) entry!.allocation.relay.send(out.data, out.peer);
-        return undefined;
-      }
       if (!isStunMessage(bytes)) return undefined;
       let msg: DecodedStunMessage;
       try {
-        msg = decodeMessage(bytes);
+        // A copy: decoded attributes are views, and a request outlives an await.
+        msg = decodeMessage(bytes.slice());
       } catch (err) {
         if (err instanceof StunDecodeError) return undefined;
         throw err;
@@ -288,6 +289,27 @@ export class TurnHandler {
     } catch (err) {
       this.#onInternalError(err);
       return undefined;
+    }
+  }
+
+  /**
+   * RFC 8656 §12.5: ChannelData from the client `key` on a bound channel goes
+   * to its peer; anything else is dropped. The synchronous part of
+   * {@link handle}, for server.ts to call on each datagram whose first bits
+   * are 01 without making a TurnClient or a promise for it. The caller may
+   * reuse `bytes` as soon as this returns: the data is copied for the send.
+   *
+   * UNTRUSTED INPUT: `bytes` is a datagram or stream frame from anyone.
+   */
+  relayChannelData(bytes: Uint8Array, key: string): void {
+    if (this.#closed) return;
+    try {
+      const now = this.#now();
+      const entry = this.#live(key, now);
+      const out = entry && channelDataTarget(bytes, entry.allocation, now);
+      if (out) entry!.allocation.relay.send(out.data.slice(), out.peer);
+    } catch (err) {
+      this.#onInternalError(err);
     }
   }
 

@@ -10,11 +10,12 @@
  * finally TCP takes a port of its own. Read the real ports from `udpPort` and
  * `tcpPort`. With a fixed port both must get it, or startTurnServer rejects.
  */
-import dgram from "node:dgram";
 import net from "node:net";
 import { isIP } from "node:net";
+import { bindUdp, type UdpBindOptions, type UdpSocketLike } from "../runtime/mod.ts";
 import { type DatagramSender, isStunMessage, type TransportAddress } from "../stun/mod.ts";
 import { normalizeAddress } from "./address.ts";
+import { isChannelData } from "./channel_data.ts";
 import { DEFAULT_TURN_PORT } from "./constants.ts";
 import { type TurnClient, TurnHandler, type TurnHandlerOptions } from "./handler.ts";
 import { udpRelayOpener } from "./relay_socket.ts";
@@ -97,39 +98,38 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
   const handler = new TurnHandler(handlerOptions, udpRelayOpener({ bindAddress: relayBind }));
   const maxConnections = 2 * (options.maxAllocations ?? 1000);
 
-  const { udp, tcp } = await listen(hostname, port);
-  const connections = new Set<net.Socket>();
-
   const { bindingResponder } = options;
   // UNTRUSTED INPUT: every datagram from anyone; the handler drops what is not valid.
-  udp.on("message", (datagram: Uint8Array, rinfo: dgram.RemoteInfo) => {
-    const address = normalizeAddress(rinfo.address, rinfo.port);
+  // `datagram` is a view of the socket's receive buffer, valid during this call only.
+  const onDatagram = (datagram: Uint8Array, from: string, fromPort: number) => {
+    // The data path first: ChannelData needs no TurnClient, only the 5-tuple's key.
+    const key = `udp ${from} ${fromPort}`;
+    if (isChannelData(datagram)) return handler.relayChannelData(datagram, key);
+    const address = normalizeAddress(from, fromPort);
+    const client: TurnClient = {
+      transport: "udp",
+      address,
+      key,
+      // Until listen() returns there is no socket to answer from: dropped, as UDP may.
+      send: (bytes) => answerFrom.udp?.send(bytes, fromPort, from),
+    };
     if (bindingResponder && isBindingRequest(datagram)) {
       try {
-        const response = bindingResponder(datagram, address);
-        if (response) udp.send(response, rinfo.port, rinfo.address, () => {});
+        const response = bindingResponder(datagram.slice(), address);
+        if (response) client.send(response);
       } catch (err) {
         options.onInternalError?.(err);
       }
       return;
     }
-    const client: TurnClient = {
-      transport: "udp",
-      address,
-      key: `udp ${address.address} ${address.port}`,
-      send(bytes) {
-        try {
-          udp.send(bytes, rinfo.port, rinfo.address, () => {});
-        } catch {
-          // The socket closed under us; nothing to tell anyone.
-        }
-      },
-    };
     handler.handle(datagram, client).then((response) => {
       if (response) client.send(response);
     });
-  });
-  udp.on("error", () => {}); // ICMP errors surfaced on send must not kill the server
+  };
+  const answerFrom: { udp?: UdpSocketLike } = {};
+  const { udp, tcp } = await listen(hostname, port, onDatagram);
+  answerFrom.udp = udp;
+  const connections = new Set<net.Socket>();
 
   let nextConnection = 0;
   tcp.on("connection", (socket: net.Socket) => {
@@ -161,6 +161,10 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
         return;
       }
       for (const frame of frames) {
+        if (frame.kind === "channel") {
+          handler.relayChannelData(frame.bytes, client.key);
+          continue;
+        }
         handler.handle(frame.bytes, client).then((response) => {
           if (response) client.send(response);
         });
@@ -178,7 +182,7 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
 
   const sweeper = setInterval(() => handler.sweep(), 1000);
   const tcpPort = (tcp.address() as net.AddressInfo).port;
-  const udpPort = udp.address().port;
+  const udpPort = udp.port;
 
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -186,10 +190,8 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
       clearInterval(sweeper);
       handler.close();
       for (const socket of connections) socket.destroy();
-      await Promise.all([
-        new Promise<void>((resolve) => tcp.close(() => resolve())),
-        new Promise<void>((resolve) => udp.close(() => resolve())),
-      ]);
+      udp.close();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
     })();
 
   return {
@@ -202,13 +204,9 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
     },
     udp: {
       send(bytes, to) {
-        try {
-          // A dual-stack socket reaches IPv4 peers at their IPv4-mapped address.
-          const v4on6 = udp.address().family === "IPv6" && to.family === "IPv4";
-          udp.send(bytes, to.port, v4on6 ? `::ffff:${to.address}` : to.address, () => {});
-        } catch {
-          // The socket closed under us; nothing to tell anyone.
-        }
+        // A dual-stack socket reaches IPv4 peers at their IPv4-mapped address.
+        const v4on6 = udp.family === "IPv6" && to.family === "IPv4";
+        udp.send(bytes, to.port, v4on6 ? `::ffff:${to.address}` : to.address);
       },
     },
     close,
@@ -225,27 +223,16 @@ function isBindingRequest(datagram: Uint8Array): boolean {
 async function listen(
   hostname: string,
   port: number,
-): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
-  const type = isIP(hostname) === 6 ? "udp6" : "udp4";
+  onMessage: UdpBindOptions["onMessage"],
+): Promise<{ udp: UdpSocketLike; tcp: net.Server }> {
   for (let attempt = 0;; attempt++) {
-    const udp = dgram.createSocket(type);
-    await new Promise<void>((resolve, reject) => {
-      udp.once("error", reject);
-      udp.bind(port, hostname, () => {
-        udp.off("error", reject);
-        resolve();
-      });
-    }).catch((err) => {
-      udp.close();
-      throw err;
-    });
-    const udpPort = udp.address().port;
+    const udp = await bindUdp({ hostname, port, onMessage });
     const fallback = port === 0 && attempt >= SAME_PORT_ATTEMPTS;
     try {
-      const tcp = await listenTcp(hostname, fallback ? 0 : udpPort);
+      const tcp = await listenTcp(hostname, fallback ? 0 : udp.port);
       return { udp, tcp };
     } catch (err) {
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      udp.close();
       if (port !== 0 || fallback) throw err;
     }
   }
