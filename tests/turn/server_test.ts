@@ -211,6 +211,50 @@ for (const transport of ["udp", "tcp"] as const) {
   });
 }
 
+Deno.test("two clients in relay mode reach each other even where the relay address does not loop back", async () => {
+  // As behind 1:1 NAT: relayAddress (127.0.0.2) is not where the relay sockets listen
+  // (127.0.0.1), so a datagram sent there would never come back to this server.
+  const { server, internal } = await startServer({ relayAddress: "127.0.0.2" });
+  await using _server = server;
+  await using a = await TestTurnClient.udp(server.udpPort);
+  await using b = await TestTurnClient.udp(server.udpPort);
+  const relayed = [];
+  for (const [client, name] of [[a, "a"], [b, "b"]] as const) {
+    const { username, password } = mintTurnCredentials(SECRET, name, 600);
+    const { response } = await client.allocate(username, password, requestUdp);
+    relayed.push(getAttribute(response, XorRelayedAddress)!);
+  }
+  const [atA, atB] = relayed;
+  assert.equal(atA.address, "127.0.0.2");
+  await a.signed(TurnMethod.ChannelBind, (m) => {
+    setAttribute(m, ChannelNumber, 0x4001);
+    setAttribute(m, XorPeerAddress, atB);
+  });
+  await b.signed(TurnMethod.CreatePermission, (m) => setAttribute(m, XorPeerAddress, atA));
+
+  // A's ChannelData reaches B as a Data indication from A's relayed address ...
+  a.sendRaw(encodeChannelData(0x4001, text("to b")));
+  const atPeer = await b.next();
+  assert.equal(atPeer.kind, "stun");
+  if (atPeer.kind !== "stun") return;
+  assert.deepEqual(getAttribute(atPeer.message, XorPeerAddress), atA);
+  assert.equal(new TextDecoder().decode(getAttribute(atPeer.message, Data)), "to b");
+  // ... and B's Send indication reaches A over A's channel.
+  const indication = createMessage(TurnMethod.Send, StunClass.Indication);
+  setAttribute(indication, XorPeerAddress, atA);
+  setAttribute(indication, Data, text("to a"));
+  b.sendRaw(encodeMessage(indication));
+  const back = await a.next();
+  assert.equal(back.kind === "channel" && new TextDecoder().decode(back.data), "to a");
+
+  // Permissions still rule: B permitted 127.0.0.2 only, so a stranger on 127.0.0.1 is dropped.
+  await using stranger = await udpPeer();
+  stranger.send(text("unsolicited"), { ...atB, address: "127.0.0.1" });
+  await sleep(50);
+  assert.equal(b.queued, 0, "a peer without a permission got through");
+  assert.deepEqual(internal, []);
+});
+
 Deno.test("UDP and TCP listen on one port number when started with port 0", async () => {
   const { server } = await startServer();
   await using _server = server;
