@@ -9,7 +9,7 @@
  */
 import type { Hono } from "hono";
 import type * as denoAdapter from "./deno.ts";
-import { type RaisedBuffers, raiseWith } from "./udp_buffers.ts";
+import { type RaisedBuffers, raiseWith, udpFdsOnPort } from "./udp_buffers.ts";
 
 export type {
   HttpServer,
@@ -86,8 +86,13 @@ export function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndp
  * Bind a UDP socket (Deno: its own datagram API with `--unstable-net`, else
  * node:dgram; Bun: node:dgram). Rejects when the port cannot be had.
  */
-export function bindUdp(options: UdpBindOptions): Promise<UdpSocketLike> {
-  return adapter.bindUdp(options);
+export async function bindUdp(options: UdpBindOptions): Promise<UdpSocketLike> {
+  const socket = await adapter.bindUdp(options);
+  if (options.receiveBuffer) {
+    const opts = await adapter.sockOpts().catch(() => null);
+    raiseWith(opts, options.receiveBuffer, udpFdsOnPort(socket.port));
+  }
+  return socket;
 }
 
 /**

@@ -149,6 +149,13 @@ export interface UdpBindOptions {
   /** Port; 0 picks a free one (read it back from `UdpSocketLike.port`). */
   port: number;
   /**
+   * Kernel receive buffer to ask for, in bytes, when the default is smaller
+   * (net.core.rmem_default, 208 KiB, holds only ~90 datagrams of 1200 bytes).
+   * Capped by net.core.rmem_max unless the process has CAP_NET_ADMIN; Linux
+   * with FFI permitted only (lib/runtime/udp_buffers.ts). Default: the OS's.
+   */
+  receiveBuffer?: number;
+  /**
    * Called with each datagram, and where it came from as the OS reports it
    * (a dual-stack socket names IPv4 senders ::ffff:a.b.c.d). `data` may be a
    * view of a buffer the socket reuses for the next datagram: it is valid only

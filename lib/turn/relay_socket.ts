@@ -15,11 +15,15 @@ export interface UdpRelayOptions {
   bindAddress: string;
   /** Tries at finding an even port (pair) before giving up with 508. Default 32. */
   attempts?: number;
+  /** Kernel receive buffer of each relay socket, bytes (lib/runtime bindUdp). Default: the OS's. */
+  receiveBuffer?: number;
 }
 
 /** A {@link RelayOpener} that binds real UDP sockets. */
 export function udpRelayOpener(options: UdpRelayOptions): RelayOpener {
-  const { bindAddress, attempts = 32 } = options;
+  const { bindAddress, attempts = 32, receiveBuffer } = options;
+  const bindRelay = (address: string, port: number) =>
+    bindRelaySocket(address, port, receiveBuffer);
   return async (request: RelayRequest): Promise<OpenedRelay> => {
     if (!request.evenPort) return { relay: await bindRelay(bindAddress, 0) };
     for (let i = 0; i < attempts; i++) {
@@ -40,11 +44,16 @@ export function udpRelayOpener(options: UdpRelayOptions): RelayOpener {
 }
 
 /** Bind one relay socket on `address` (of the allocation's family); rejects if the port cannot be had. */
-async function bindRelay(address: string, port: number): Promise<RelaySocket> {
+async function bindRelaySocket(
+  address: string,
+  port: number,
+  receiveBuffer: number | undefined,
+): Promise<RelaySocket> {
   let onData: RelaySocket["onData"];
   const socket = await bindUdp({
     hostname: address,
     port,
+    receiveBuffer,
     // UNTRUSTED INPUT: anyone who can reach the port; the handler checks permissions.
     onMessage(data, from, fromPort) {
       onData?.(data, normalizeAddress(from, fromPort));

@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { bindUdp, type UdpSocketLike } from "../../lib/runtime/mod.ts";
+import { sockOpts } from "../../lib/runtime/deno_sockopt.ts";
 import { bindNodeUdp } from "../../lib/runtime/node_udp.ts";
+import { Sock, udpFdsOnPort } from "../../lib/runtime/udp_buffers.ts";
 import { udpPeer } from "../turn/_client.ts";
 
 const IMPLEMENTATIONS = [["bindUdp", bindUdp], ["node:dgram", bindNodeUdp]] as const;
@@ -60,3 +62,28 @@ for (const [name, bind] of IMPLEMENTATIONS) {
     }
   });
 }
+
+Deno.test("receiveBuffer raises the kernel receive buffer of that socket only", async () => {
+  const opts = await sockOpts();
+  assert.ok(opts, "libc through FFI (Linux, -A)");
+  const rcvbuf = (port: number) => {
+    const fds = udpFdsOnPort(port);
+    assert.equal(fds.length, 1, `one socket of this process on port ${port}`);
+    return opts.getInt(fds[0], Sock.SOL_SOCKET, Sock.SO_RCVBUF)!;
+  };
+  const plain = await bindUdp({ hostname: "127.0.0.1", port: 0, onMessage: () => {} });
+  const raised = await bindUdp({
+    hostname: "127.0.0.1",
+    port: 0,
+    receiveBuffer: 1024 * 1024,
+    onMessage: () => {},
+  });
+  try {
+    // The kernel reports twice what was set; without CAP_NET_ADMIN, rmem_max may cap it.
+    assert.ok(rcvbuf(raised.port) >= 2 * 1024 * 1024 || rcvbuf(raised.port) > rcvbuf(plain.port));
+    assert.ok(rcvbuf(plain.port) < 2 * 1024 * 1024, "the other socket kept its size");
+  } finally {
+    plain.close();
+    raised.close();
+  }
+});
