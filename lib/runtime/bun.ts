@@ -13,6 +13,8 @@ import type {
 } from "./types.ts";
 import type { SockOpts } from "./udp_buffers.ts";
 
+export { bindNodeUdp as bindUdp } from "./node_udp.ts";
+
 // deno-lint-ignore no-explicit-any
 const bunWs = createBunWebSocket<any>();
 export const upgradeWebSocket = bunWs.upgradeWebSocket;

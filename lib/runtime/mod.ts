@@ -3,13 +3,13 @@
  * to the runtime through these small functions, so the same code runs on Deno
  * (tests, relay, full features) and on Bun (the single-file executable).
  *
- * TCP and UDP go through `node:net` / `node:dgram`, which both runtimes
- * implement; only HTTP serving and WebSocket upgrade differ per runtime, and
- * QUIC (WebTransport) exists on Deno only.
+ * TCP goes through `node:net`, which both runtimes implement; HTTP serving,
+ * WebSocket upgrade and UDP (`bindUdp`) differ per runtime, and QUIC
+ * (WebTransport) exists on Deno only.
  */
 import type { Hono } from "hono";
 import type * as denoAdapter from "./deno.ts";
-import { type RaisedBuffers, raiseWith } from "./udp_buffers.ts";
+import { type RaisedBuffers, raiseWith, udpFdsOnPort } from "./udp_buffers.ts";
 
 export type {
   HttpServer,
@@ -20,6 +20,8 @@ export type {
   QuicStreamLike,
   RemoteAddress,
   ServeOptions,
+  UdpBindOptions,
+  UdpSocketLike,
   WebTransportListener,
   WebTransportListenOptions,
   WebTransportSessionLike,
@@ -31,6 +33,8 @@ import type {
   QuicEndpointLike,
   QuicEndpointOptions,
   ServeOptions,
+  UdpBindOptions,
+  UdpSocketLike,
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
@@ -76,6 +80,19 @@ export function listenWebTransport(
  */
 export function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndpointLike> {
   return adapter.openQuicEndpoint(options);
+}
+
+/**
+ * Bind a UDP socket (Deno: its own datagram API with `--unstable-net`, else
+ * node:dgram; Bun: node:dgram). Rejects when the port cannot be had.
+ */
+export async function bindUdp(options: UdpBindOptions): Promise<UdpSocketLike> {
+  const socket = await adapter.bindUdp(options);
+  if (options.receiveBuffer) {
+    const opts = await adapter.sockOpts().catch(() => null);
+    raiseWith(opts, options.receiveBuffer, udpFdsOnPort(socket.port));
+  }
+  return socket;
 }
 
 /**

@@ -141,3 +141,41 @@ export interface QuicEndpointLike {
   /** Close every connection and the UDP socket. */
   close(): void;
 }
+
+/** Options for `bindUdp`. */
+export interface UdpBindOptions {
+  /** Address to bind: "0.0.0.0", an IP, or "::" (dual-stack where the OS allows). */
+  hostname: string;
+  /** Port; 0 picks a free one (read it back from `UdpSocketLike.port`). */
+  port: number;
+  /**
+   * Kernel receive buffer to ask for, in bytes, when the default is smaller
+   * (net.core.rmem_default, 208 KiB, holds only ~90 datagrams of 1200 bytes).
+   * Capped by net.core.rmem_max unless the process has CAP_NET_ADMIN; Linux
+   * with FFI permitted only (lib/runtime/udp_buffers.ts). Default: the OS's.
+   */
+  receiveBuffer?: number;
+  /**
+   * Called with each datagram, and where it came from as the OS reports it
+   * (a dual-stack socket names IPv4 senders ::ffff:a.b.c.d). `data` may be a
+   * view of a buffer the socket reuses for the next datagram: it is valid only
+   * until the call returns, so copy what must outlive it.
+   * UNTRUSTED INPUT for whoever handles it.
+   */
+  onMessage(data: Uint8Array, address: string, port: number): void;
+}
+
+/** A bound UDP socket. */
+export interface UdpSocketLike {
+  readonly port: number;
+  /** Family of the bound address; an "IPv6" socket reaches IPv4 hosts at ::ffff:a.b.c.d. */
+  readonly family: "IPv4" | "IPv6";
+  /**
+   * Send one datagram. Never throws: a datagram that cannot go is lost, as UDP
+   * may lose it. The send may complete later, so `data` must not be changed
+   * afterwards (nor be a view of a buffer that is about to be reused).
+   */
+  send(data: Uint8Array, port: number, address: string): void;
+  /** Release the port; no more `onMessage` calls. Safe to call twice. */
+  close(): void;
+}

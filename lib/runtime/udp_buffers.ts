@@ -80,7 +80,7 @@ export function raiseWith(
 }
 
 /** This process's socket file descriptors, from /proc/self/fd; none where there is no /proc. */
-function socketFds(): number[] {
+function socketFds(inodes?: ReadonlySet<string>): number[] {
   let names: string[];
   try {
     names = fs.readdirSync("/proc/self/fd");
@@ -90,10 +90,40 @@ function socketFds(): number[] {
   const fds: number[] = [];
   for (const name of names) {
     try {
-      if (fs.readlinkSync(`/proc/self/fd/${name}`).startsWith("socket:")) fds.push(Number(name));
+      const link = fs.readlinkSync(`/proc/self/fd/${name}`); // "socket:[12345]"
+      if (!link.startsWith("socket:")) continue;
+      if (!inodes || inodes.has(link.slice(8, -1))) fds.push(Number(name));
     } catch {
       // closed meanwhile
     }
   }
   return fds;
+}
+
+/**
+ * This process's UDP sockets bound to local `port` (for a socket whose runtime
+ * API hides its descriptor): the inodes /proc/net/udp and udp6 list for the
+ * port in this network namespace, matched against /proc/self/fd. None where
+ * there is no /proc.
+ */
+export function udpFdsOnPort(port: number): number[] {
+  const inodes = new Set<string>();
+  for (const table of ["/proc/self/net/udp", "/proc/self/net/udp6"]) {
+    let text: string;
+    try {
+      text = fs.readFileSync(table, "utf8");
+    } catch {
+      continue;
+    }
+    // "sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ..."
+    // with local_address as HEXIP:HEXPORT.
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      if (parseInt(fields[1].slice(fields[1].lastIndexOf(":") + 1), 16) === port) {
+        inodes.add(fields[9]);
+      }
+    }
+  }
+  return inodes.size > 0 ? socketFds(inodes) : [];
 }

@@ -8,6 +8,8 @@ import type { TransportAddress } from "../stun/mod.ts";
  * XOR-PEER-ADDRESS values name them as such.
  */
 export function normalizeAddress(address: string, port: number): TransportAddress {
+  // Runs for every datagram a relayed address receives: no regex unless IPv6.
+  if (!address.includes(":")) return { family: "IPv4", address, port };
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return { family: "IPv4", address: mapped[1], port };
   return { family: isIP(address) === 6 ? "IPv6" : "IPv4", address, port };

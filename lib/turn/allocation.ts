@@ -17,9 +17,13 @@ import {
 export interface RelaySocket {
   /** The bound port; the relayed address is the server's relay IP and this port. */
   readonly port: number;
-  /** Send one UDP datagram to a peer. Must not throw. */
+  /** Send one UDP datagram to a peer; `data` is the socket's from then on. Must not throw. */
   send(data: Uint8Array, peer: TransportAddress): void;
-  /** Where datagrams from peers go. UNTRUSTED INPUT for whoever handles them. */
+  /**
+   * Where datagrams from peers go. `data` may be a view of a buffer reused
+   * for the next datagram: valid only during the call.
+   * UNTRUSTED INPUT for whoever handles them.
+   */
   onData: ((data: Uint8Array, peer: TransportAddress) => void) | undefined;
   /** Release the port. Safe to call twice. */
   close(): void;

@@ -174,8 +174,8 @@ export class TurnHandler {
   readonly #entries = new Map<string, Entry>();
   /** Client keys with an Allocate waiting for its relay socket, and their users. */
   readonly #pending = new Map<string, string>();
-  /** Ports of live allocations' relayed addresses (see TurnHandlerOptions.allowPeer). */
-  readonly #relayPorts = new Set<number>();
+  /** Live allocations by their relayed address's port (see TurnHandlerOptions.allowPeer, #toPeer). */
+  readonly #byRelayPort = new Map<number, Entry>();
   readonly #reservations = new Map<bigint, { socket: RelaySocket; expiresAt: number }>();
   #closed = false;
 
@@ -221,7 +221,7 @@ export class TurnHandler {
     this.#relayAddress = relayAddress;
     this.#allowPeer = allowPeer ??
       ((peer) =>
-        (sameAddress(peer.address, relayAddress) && this.#relayPorts.has(peer.port)) ||
+        (sameAddress(peer.address, relayAddress) && this.#byRelayPort.has(peer.port)) ||
         !isForbiddenPeer(peer.address, { allowPrivatePeers }));
     this.#maxAllocations = maxAllocations;
     this.#maxPerUser = typeof maxAllocationsPerUser === "number"
@@ -250,22 +250,23 @@ export class TurnHandler {
    * anything malformed, which is dropped as RFC 8489 §6.3 and RFC 8656 §12.5
    * ask). Never rejects.
    *
+   * The caller may reuse `bytes` as soon as this returns (before the promise
+   * settles): what is kept or sent is copied first.
+   *
    * UNTRUSTED INPUT: `bytes` is a datagram or stream frame from anyone.
    */
   async handle(bytes: Uint8Array, client: TurnClient): Promise<Uint8Array | undefined> {
+    if (isChannelData(bytes)) {
+      this.relayChannelData(bytes, client.key);
+      return undefined;
+    }
     if (this.#closed) return undefined;
     try {
-      if (isChannelData(bytes)) {
-        // RFC 8656 §12.5: ChannelData on a bound channel goes to its peer.
-        const entry = this.#live(client.key, this.#now());
-        const out = entry && channelDataTarget(bytes, entry.allocation, this.#now());
-        if (out) entry!.allocation.relay.send(out.data, out.peer);
-        return undefined;
-      }
       if (!isStunMessage(bytes)) return undefined;
       let msg: DecodedStunMessage;
       try {
-        msg = decodeMessage(bytes);
+        // A copy: decoded attributes are views, and a request outlives an await.
+        msg = decodeMessage(bytes.slice());
       } catch (err) {
         if (err instanceof StunDecodeError) return undefined;
         throw err;
@@ -276,7 +277,7 @@ export class TurnHandler {
         const entry = msg.method === TurnMethod.Send && this.#live(client.key, this.#now());
         const out = entry && sendIndicationTarget(msg, entry.allocation, this.#now());
         // The permission was checked against the policy, but not this port.
-        if (out && this.#allowPeer(out.peer)) entry!.allocation.relay.send(out.data, out.peer);
+        if (out && this.#allowPeer(out.peer)) this.#toPeer(entry, out.data, out.peer);
         return undefined;
       }
       if (msg.class !== StunClass.Request) return undefined;
@@ -288,6 +289,27 @@ export class TurnHandler {
     } catch (err) {
       this.#onInternalError(err);
       return undefined;
+    }
+  }
+
+  /**
+   * RFC 8656 §12.5: ChannelData from the client `key` on a bound channel goes
+   * to its peer; anything else is dropped. The synchronous part of
+   * {@link handle}, for server.ts to call on each datagram whose first bits
+   * are 01 without making a TurnClient or a promise for it. The caller may
+   * reuse `bytes` as soon as this returns.
+   *
+   * UNTRUSTED INPUT: `bytes` is a datagram or stream frame from anyone.
+   */
+  relayChannelData(bytes: Uint8Array, key: string): void {
+    if (this.#closed) return;
+    try {
+      const now = this.#now();
+      const entry = this.#live(key, now);
+      const out = entry && channelDataTarget(bytes, entry.allocation, now);
+      if (out) this.#toPeer(entry!, out.data, out.peer);
+    } catch (err) {
+      this.#onInternalError(err);
     }
   }
 
@@ -500,7 +522,7 @@ export class TurnHandler {
     };
     opened.relay.onData = (data, peer) => this.#fromPeer(entry, data, peer);
     this.#entries.set(client.key, entry);
-    this.#relayPorts.add(opened.relay.port);
+    this.#byRelayPort.set(opened.relay.port, entry);
     return response;
   }
 
@@ -520,6 +542,34 @@ export class TurnHandler {
     if (granted === 0) this.#free(clientKey, entry);
     else entry.allocation.refresh(granted, now);
     return reply(msg, signed, (r) => setAttribute(r, Lifetime, granted));
+  }
+
+  /**
+   * Send `data` (which the caller may reuse once this returns) from the
+   * allocation's relayed address to `peer`. A peer that is another live
+   * allocation's relayed address here gets it handed over directly, as if it
+   * had come in at that socket from this relayed address: that is what two
+   * clients both in relay mode exchange, and the kernel would only carry it
+   * from one of our sockets to another at the cost of a send, a receive and a
+   * dropped datagram whenever the receiving socket's buffer is full (and
+   * behind 1:1 NAT the relayAddress may not hairpin back at all).
+   */
+  #toPeer(entry: Entry, data: Uint8Array, peer: TransportAddress): void {
+    const local = this.#byRelayPort.get(peer.port);
+    if (
+      local &&
+      (peer.address === this.#relayAddress || sameAddress(peer.address, this.#relayAddress))
+    ) {
+      const from = {
+        family: this.#family,
+        address: this.#relayAddress,
+        port: entry.allocation.relay.port,
+      };
+      this.#fromPeer(local, data, from);
+      return;
+    }
+    // A copy: the send may complete after `data` has been overwritten.
+    entry.allocation.relay.send(data.slice(), peer);
   }
 
   /** A datagram reached an allocation's relayed address (see relay_data.ts's toClient). */
@@ -550,7 +600,7 @@ export class TurnHandler {
     entry.allocation.relay.close();
     if (this.#entries.get(key) === entry) {
       this.#entries.delete(key);
-      this.#relayPorts.delete(entry.allocation.relay.port);
+      this.#byRelayPort.delete(entry.allocation.relay.port);
     }
   }
 

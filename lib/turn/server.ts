@@ -10,11 +10,12 @@
  * finally TCP takes a port of its own. Read the real ports from `udpPort` and
  * `tcpPort`. With a fixed port both must get it, or startTurnServer rejects.
  */
-import dgram from "node:dgram";
 import net from "node:net";
 import { isIP } from "node:net";
+import { bindUdp, type UdpBindOptions, type UdpSocketLike } from "../runtime/mod.ts";
 import { type DatagramSender, isStunMessage, type TransportAddress } from "../stun/mod.ts";
 import { normalizeAddress } from "./address.ts";
+import { isChannelData } from "./channel_data.ts";
 import { DEFAULT_TURN_PORT } from "./constants.ts";
 import { type TurnClient, TurnHandler, type TurnHandlerOptions } from "./handler.ts";
 import { udpRelayOpener } from "./relay_socket.ts";
@@ -38,6 +39,15 @@ export interface TurnServerOptions extends Omit<TurnHandlerOptions, "relayAddres
    * Behind 1:1 NAT (a cloud VM) set it to the public IP.
    */
   relayAddress?: string;
+  /**
+   * Kernel receive buffer, in bytes, for the UDP port and every relayed
+   * address's socket; 0 leaves the OS default. A burst that finds the
+   * buffer full is dropped, and a dropped DTLS/SCTP datagram costs the peers a
+   * retransmission: the default (208 KiB, ~90 datagrams of 1200 bytes)
+   * overflowed at ~10 MB/s in the bench. Capped by net.core.rmem_max unless
+   * the process has CAP_NET_ADMIN (lib/runtime bindUdp). Default 4 MiB.
+   */
+  udpReceiveBuffer?: number;
   /**
    * Takes over the Binding requests that arrive on the UDP port, which are
    * otherwise answered here with a plain RFC 8489 response. It returns a
@@ -71,6 +81,8 @@ export interface TurnServer {
 const TCP_IDLE_MS = 60_000;
 /** Relayed data for a TCP client is dropped, as UDP would, while this much is unsent. */
 const TCP_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** See TurnServerOptions.udpReceiveBuffer. */
+const DEFAULT_UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
 /** Tries at giving UDP and TCP the same port number when the port is 0. */
 const SAME_PORT_ATTEMPTS = 8;
 
@@ -94,42 +106,49 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
     : "0.0.0.0";
 
   const handlerOptions: TurnHandlerOptions = { ...options, relayAddress };
-  const handler = new TurnHandler(handlerOptions, udpRelayOpener({ bindAddress: relayBind }));
+  const { udpReceiveBuffer = DEFAULT_UDP_RECEIVE_BUFFER } = options;
+  if (!Number.isInteger(udpReceiveBuffer) || udpReceiveBuffer < 0) {
+    throw new RangeError(`udpReceiveBuffer ${udpReceiveBuffer} is not a byte count`);
+  }
+  const receiveBuffer = udpReceiveBuffer || undefined;
+  const handler = new TurnHandler(
+    handlerOptions,
+    udpRelayOpener({ bindAddress: relayBind, receiveBuffer }),
+  );
   const maxConnections = 2 * (options.maxAllocations ?? 1000);
-
-  const { udp, tcp } = await listen(hostname, port);
-  const connections = new Set<net.Socket>();
 
   const { bindingResponder } = options;
   // UNTRUSTED INPUT: every datagram from anyone; the handler drops what is not valid.
-  udp.on("message", (datagram: Uint8Array, rinfo: dgram.RemoteInfo) => {
-    const address = normalizeAddress(rinfo.address, rinfo.port);
+  // `datagram` is a view of the socket's receive buffer, valid during this call only.
+  const onDatagram = (datagram: Uint8Array, from: string, fromPort: number) => {
+    // The data path first: ChannelData needs no TurnClient, only the 5-tuple's key.
+    const key = `udp ${from} ${fromPort}`;
+    if (isChannelData(datagram)) return handler.relayChannelData(datagram, key);
+    const address = normalizeAddress(from, fromPort);
+    const client: TurnClient = {
+      transport: "udp",
+      address,
+      key,
+      // Until listen() returns there is no socket to answer from: dropped, as UDP may.
+      send: (bytes) => answerFrom.udp?.send(bytes, fromPort, from),
+    };
     if (bindingResponder && isBindingRequest(datagram)) {
       try {
-        const response = bindingResponder(datagram, address);
-        if (response) udp.send(response, rinfo.port, rinfo.address, () => {});
+        const response = bindingResponder(datagram.slice(), address);
+        if (response) client.send(response);
       } catch (err) {
         options.onInternalError?.(err);
       }
       return;
     }
-    const client: TurnClient = {
-      transport: "udp",
-      address,
-      key: `udp ${address.address} ${address.port}`,
-      send(bytes) {
-        try {
-          udp.send(bytes, rinfo.port, rinfo.address, () => {});
-        } catch {
-          // The socket closed under us; nothing to tell anyone.
-        }
-      },
-    };
     handler.handle(datagram, client).then((response) => {
       if (response) client.send(response);
     });
-  });
-  udp.on("error", () => {}); // ICMP errors surfaced on send must not kill the server
+  };
+  const answerFrom: { udp?: UdpSocketLike } = {};
+  const { udp, tcp } = await listen(hostname, port, receiveBuffer, onDatagram);
+  answerFrom.udp = udp;
+  const connections = new Set<net.Socket>();
 
   let nextConnection = 0;
   tcp.on("connection", (socket: net.Socket) => {
@@ -161,6 +180,10 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
         return;
       }
       for (const frame of frames) {
+        if (frame.kind === "channel") {
+          handler.relayChannelData(frame.bytes, client.key);
+          continue;
+        }
         handler.handle(frame.bytes, client).then((response) => {
           if (response) client.send(response);
         });
@@ -178,7 +201,7 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
 
   const sweeper = setInterval(() => handler.sweep(), 1000);
   const tcpPort = (tcp.address() as net.AddressInfo).port;
-  const udpPort = udp.address().port;
+  const udpPort = udp.port;
 
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -186,10 +209,8 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
       clearInterval(sweeper);
       handler.close();
       for (const socket of connections) socket.destroy();
-      await Promise.all([
-        new Promise<void>((resolve) => tcp.close(() => resolve())),
-        new Promise<void>((resolve) => udp.close(() => resolve())),
-      ]);
+      udp.close();
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
     })();
 
   return {
@@ -202,13 +223,9 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
     },
     udp: {
       send(bytes, to) {
-        try {
-          // A dual-stack socket reaches IPv4 peers at their IPv4-mapped address.
-          const v4on6 = udp.address().family === "IPv6" && to.family === "IPv4";
-          udp.send(bytes, to.port, v4on6 ? `::ffff:${to.address}` : to.address, () => {});
-        } catch {
-          // The socket closed under us; nothing to tell anyone.
-        }
+        // A dual-stack socket reaches IPv4 peers at their IPv4-mapped address.
+        const v4on6 = udp.family === "IPv6" && to.family === "IPv4";
+        udp.send(bytes, to.port, v4on6 ? `::ffff:${to.address}` : to.address);
       },
     },
     close,
@@ -225,27 +242,17 @@ function isBindingRequest(datagram: Uint8Array): boolean {
 async function listen(
   hostname: string,
   port: number,
-): Promise<{ udp: dgram.Socket; tcp: net.Server }> {
-  const type = isIP(hostname) === 6 ? "udp6" : "udp4";
+  receiveBuffer: number | undefined,
+  onMessage: UdpBindOptions["onMessage"],
+): Promise<{ udp: UdpSocketLike; tcp: net.Server }> {
   for (let attempt = 0;; attempt++) {
-    const udp = dgram.createSocket(type);
-    await new Promise<void>((resolve, reject) => {
-      udp.once("error", reject);
-      udp.bind(port, hostname, () => {
-        udp.off("error", reject);
-        resolve();
-      });
-    }).catch((err) => {
-      udp.close();
-      throw err;
-    });
-    const udpPort = udp.address().port;
+    const udp = await bindUdp({ hostname, port, receiveBuffer, onMessage });
     const fallback = port === 0 && attempt >= SAME_PORT_ATTEMPTS;
     try {
-      const tcp = await listenTcp(hostname, fallback ? 0 : udpPort);
+      const tcp = await listenTcp(hostname, fallback ? 0 : udp.port);
       return { udp, tcp };
     } catch (err) {
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      udp.close();
       if (port !== 0 || fallback) throw err;
     }
   }

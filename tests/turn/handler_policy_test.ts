@@ -8,6 +8,7 @@ import {
   createMessage,
   Data,
   type DecodedStunMessage,
+  decodeMessage,
   encodeMessage,
   ErrorCode,
   getAttribute,
@@ -80,13 +81,22 @@ Deno.test("the server's own relayed addresses are reachable, its other ports on 
   const elsewhere = v4("203.0.113.9", 53);
   assert.equal(code(await h.signed(client, permit(elsewhere), creds)), 403);
   assert.equal(code(await h.signed(client, bind(elsewhere, 0x4002), creds)), 403);
-  // The permission for the IP exists now, yet a Send indication to port 53 is dropped.
+  // The permission for the IP exists now, yet a Send indication to port 53 is dropped,
+  // while one to the other allocation reaches its client (handed over inside the
+  // server, not sent out of the relay socket) once that client permits our relayed IP.
+  const atMine = v4("203.0.113.9", relay.port);
+  const bob = h.credentials("bob");
+  assert.equal(code(await h.signed(other, permit(atMine), bob)), "success");
+  const before = other.received.length;
   await h.send(client, sendIndication(elsewhere, "to a resolver"));
   await h.send(client, sendIndication(atOther, "to a peer"));
+  assert.deepEqual(relay.sent, [], "nothing left through the relay socket");
+  const delivered = other.received.slice(before).map((bytes) => decodeMessage(bytes));
   assert.deepEqual(
-    relay.sent.map((s) => [new TextDecoder().decode(s.data), s.peer.port]),
-    [["to a peer", otherRelay.port]],
+    delivered.map((m) => new TextDecoder().decode(getAttribute(m, Data))),
+    ["to a peer"],
   );
+  assert.deepEqual(getAttribute(delivered[0], XorPeerAddress), atMine);
   // Once that allocation is gone, its port is just another port.
   await h.signed(
     other,

@@ -171,6 +171,90 @@ for (const transport of ["udp", "tcp"] as const) {
   });
 }
 
+for (const transport of ["udp", "tcp"] as const) {
+  Deno.test(`a burst of distinct messages crosses the relay intact both ways over ${transport.toUpperCase()}`, async () => {
+    // The server reads every datagram into one reused buffer: what it relays must not be
+    // a view of it that a later datagram overwrites.
+    const { server, internal } = await startServer();
+    await using _server = server;
+    await using client = await connect(server, transport);
+    await using peer = await udpPeer();
+    const { username, password } = mintTurnCredentials(SECRET, "burst", 600);
+    const { response } = await client.allocate(username, password, requestUdp);
+    const relayed = getAttribute(response, XorRelayedAddress)!;
+    await client.signed(TurnMethod.ChannelBind, (m) => {
+      setAttribute(m, ChannelNumber, 0x4002);
+      setAttribute(m, XorPeerAddress, peer.address);
+    });
+    // 40 x 1 kB: well within a default receive buffer, so nothing is lost on loopback.
+    const COUNT = 40;
+    const payload = (i: number) => new Uint8Array(1000 + i).fill(i);
+    for (let i = 0; i < COUNT; i++) {
+      client.sendRaw(encodeChannelData(0x4002, payload(i), transport === "tcp"));
+    }
+    for (let i = 0; i < COUNT; i++) {
+      const { data } = await peer.next();
+      assert.deepEqual(data, payload(data.length - 1000), `datagram ${i} arrived corrupted`);
+    }
+    for (let i = 0; i < COUNT; i++) peer.send(payload(i), relayed);
+    for (let i = 0; i < COUNT; i++) {
+      const back = await client.next();
+      assert.equal(back.kind, "channel");
+      if (back.kind !== "channel") return;
+      assert.deepEqual(
+        back.data,
+        payload(back.data.length - 1000),
+        `message ${i} arrived corrupted`,
+      );
+    }
+    assert.deepEqual(internal, []);
+  });
+}
+
+Deno.test("two clients in relay mode reach each other even where the relay address does not loop back", async () => {
+  // As behind 1:1 NAT: relayAddress (127.0.0.2) is not where the relay sockets listen
+  // (127.0.0.1), so a datagram sent there would never come back to this server.
+  const { server, internal } = await startServer({ relayAddress: "127.0.0.2" });
+  await using _server = server;
+  await using a = await TestTurnClient.udp(server.udpPort);
+  await using b = await TestTurnClient.udp(server.udpPort);
+  const relayed = [];
+  for (const [client, name] of [[a, "a"], [b, "b"]] as const) {
+    const { username, password } = mintTurnCredentials(SECRET, name, 600);
+    const { response } = await client.allocate(username, password, requestUdp);
+    relayed.push(getAttribute(response, XorRelayedAddress)!);
+  }
+  const [atA, atB] = relayed;
+  assert.equal(atA.address, "127.0.0.2");
+  await a.signed(TurnMethod.ChannelBind, (m) => {
+    setAttribute(m, ChannelNumber, 0x4001);
+    setAttribute(m, XorPeerAddress, atB);
+  });
+  await b.signed(TurnMethod.CreatePermission, (m) => setAttribute(m, XorPeerAddress, atA));
+
+  // A's ChannelData reaches B as a Data indication from A's relayed address ...
+  a.sendRaw(encodeChannelData(0x4001, text("to b")));
+  const atPeer = await b.next();
+  assert.equal(atPeer.kind, "stun");
+  if (atPeer.kind !== "stun") return;
+  assert.deepEqual(getAttribute(atPeer.message, XorPeerAddress), atA);
+  assert.equal(new TextDecoder().decode(getAttribute(atPeer.message, Data)), "to b");
+  // ... and B's Send indication reaches A over A's channel.
+  const indication = createMessage(TurnMethod.Send, StunClass.Indication);
+  setAttribute(indication, XorPeerAddress, atA);
+  setAttribute(indication, Data, text("to a"));
+  b.sendRaw(encodeMessage(indication));
+  const back = await a.next();
+  assert.equal(back.kind === "channel" && new TextDecoder().decode(back.data), "to a");
+
+  // Permissions still rule: B permitted 127.0.0.2 only, so a stranger on 127.0.0.1 is dropped.
+  await using stranger = await udpPeer();
+  stranger.send(text("unsolicited"), { ...atB, address: "127.0.0.1" });
+  await sleep(50);
+  assert.equal(b.queued, 0, "a peer without a permission got through");
+  assert.deepEqual(internal, []);
+});
+
 Deno.test("UDP and TCP listen on one port number when started with port 0", async () => {
   const { server } = await startServer();
   await using _server = server;
