@@ -7,10 +7,10 @@
  *          host, sealed end to end (lib/quic/sealed.ts)
  *   host:  every such stream -> TCP connect to 127.0.0.1:<shared port>
  */
-import net from "node:net";
-import type { QuicConnLike } from "../runtime/mod.ts";
+import { connectTcp, type QuicConnLike } from "../runtime/mod.ts";
 import type { TunnelLink } from "../tunnel/mod.ts";
 import { bridgeTcpWeb, type Counters } from "../tunnel/tcp_web.ts";
+import { bridgeTcpConn } from "../tunnel/tcp_conn.ts";
 import type { ByteStream } from "../tunnel/web_streams.ts";
 import type { RelayLink } from "../quic/relay_client.ts";
 import {
@@ -136,9 +136,17 @@ export async function serveStream(
 }
 
 /** Join a stream to a new connection to the shared port on 127.0.0.1. */
-function dial(stream: ByteStream, targetPort: number, counters: Counters): Promise<void> {
-  const socket = net.connect({ host: "127.0.0.1", port: targetPort, allowHalfOpen: true });
-  return bridgeTcpWeb(stream, socket, counters);
+async function dial(stream: ByteStream, targetPort: number, counters: Counters): Promise<void> {
+  let conn;
+  try {
+    conn = await connectTcp("127.0.0.1", targetPort);
+  } catch (err) {
+    const why = (err as Error).message ?? "connect failed";
+    stream.readable.cancel(why).catch(() => {});
+    stream.writable.abort(why).catch(() => {});
+    return;
+  }
+  await bridgeTcpConn(stream, conn, counters);
 }
 
 /**

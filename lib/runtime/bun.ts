@@ -8,6 +8,7 @@ import type {
   QuicEndpointOptions,
   RemoteAddress,
   ServeOptions,
+  TcpConnLike,
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
@@ -69,6 +70,11 @@ export function listenWebTransport(
 
 export function openQuicEndpoint(_options: QuicEndpointOptions): Promise<QuicEndpointLike> {
   return Promise.reject(new Error("QUIC is available on Deno only (--unstable-net)"));
+}
+
+/** Only the QUIC data plane (Deno only) dials this way; on Bun TCP is node:net's. */
+export function connectTcp(_hostname: string, _port: number): Promise<TcpConnLike> {
+  return Promise.reject(new Error("connectTcp is available on Deno only"));
 }
 
 /** libc's int socket options through bun:ffi, or null where that fails. */

@@ -20,6 +20,7 @@ export type {
   QuicStreamLike,
   RemoteAddress,
   ServeOptions,
+  TcpConnLike,
   WebTransportListener,
   WebTransportListenOptions,
   WebTransportSessionLike,
@@ -31,6 +32,7 @@ import type {
   QuicEndpointLike,
   QuicEndpointOptions,
   ServeOptions,
+  TcpConnLike,
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
@@ -76,6 +78,14 @@ export function listenWebTransport(
  */
 export function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndpointLike> {
   return adapter.openQuicEndpoint(options);
+}
+
+/**
+ * Dial TCP without node:net (types.ts TcpConnLike), no delay set. Deno only:
+ * for the QUIC data plane, which is Deno only too.
+ */
+export function connectTcp(hostname: string, port: number): Promise<TcpConnLike> {
+  return adapter.connectTcp(hostname, port);
 }
 
 /**
