@@ -9,6 +9,7 @@ import type {
   RemoteAddress,
   ServeOptions,
   TcpConnLike,
+  TcpListenerLike,
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
@@ -72,9 +73,13 @@ export function openQuicEndpoint(_options: QuicEndpointOptions): Promise<QuicEnd
   return Promise.reject(new Error("QUIC is available on Deno only (--unstable-net)"));
 }
 
-/** Only the QUIC data plane (Deno only) dials this way; on Bun TCP is node:net's. */
+/** Only the QUIC data plane (Deno only) uses these; on Bun TCP is node:net's. */
 export function connectTcp(_hostname: string, _port: number): Promise<TcpConnLike> {
   return Promise.reject(new Error("connectTcp is available on Deno only"));
+}
+
+export function listenTcp(_hostname: string, _port: number): Promise<TcpListenerLike> {
+  return Promise.reject(new Error("listenTcp is available on Deno only"));
 }
 
 /** libc's int socket options through bun:ffi, or null where that fails. */

@@ -7,7 +7,7 @@ export { upgradeWebSocket };
 export { hasQuic, listenWebTransport } from "./deno_webtransport.ts";
 export { openQuicEndpoint } from "./deno_quic.ts";
 export { sockOpts } from "./deno_sockopt.ts";
-export { connectTcp } from "./deno_tcp.ts";
+export { connectTcp, listenTcp } from "./deno_tcp.ts";
 
 export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {
   return new Promise((resolve, reject) => {

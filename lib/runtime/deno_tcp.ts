@@ -1,14 +1,40 @@
 /**
- * Deno adapter, TCP without node:net: `Deno.connect` read and written in
- * place (types.ts TcpConnLike). The QUIC data plane bridges TCP to QUIC
- * streams, which are Deno's own too; this spares each chunk node:net's
- * socket machinery on the way. Not `conn.readable`/`conn.writable`: both
- * close the whole socket when they end, and a tunnel needs half-close.
+ * Deno adapter, TCP without node:net: `Deno.connect`/`Deno.listen` read and
+ * written in place (types.ts TcpConnLike). The QUIC data plane bridges TCP
+ * to QUIC streams, which are Deno's own too; this spares each chunk
+ * node:net's socket machinery on the way. Not `conn.readable`/`writable`:
+ * both close the whole socket when they end, and a tunnel needs half-close.
  */
-import type { TcpConnLike } from "./types.ts";
+import type { TcpConnLike, TcpListenerLike } from "./types.ts";
 
 export async function connectTcp(hostname: string, port: number): Promise<TcpConnLike> {
-  const conn = await Deno.connect({ hostname, port, transport: "tcp" });
+  return wrap(await Deno.connect({ hostname, port, transport: "tcp" }));
+}
+
+export function listenTcp(hostname: string, port: number): Promise<TcpListenerLike> {
+  try {
+    const listener = Deno.listen({ hostname, port, transport: "tcp" });
+    const addr = listener.addr as Deno.NetAddr;
+    return Promise.resolve({
+      hostname: addr.hostname,
+      port: addr.port,
+      async *accept() {
+        try {
+          for await (const conn of listener) yield wrap(conn);
+        } catch { /* closed */ }
+      },
+      close() {
+        try {
+          listener.close();
+        } catch { /* closed already */ }
+      },
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function wrap(conn: Deno.TcpConn): TcpConnLike {
   conn.setNoDelay(true);
   let closed = false;
   return {

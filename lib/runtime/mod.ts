@@ -21,6 +21,7 @@ export type {
   RemoteAddress,
   ServeOptions,
   TcpConnLike,
+  TcpListenerLike,
   WebTransportListener,
   WebTransportListenOptions,
   WebTransportSessionLike,
@@ -33,6 +34,7 @@ import type {
   QuicEndpointOptions,
   ServeOptions,
   TcpConnLike,
+  TcpListenerLike,
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
@@ -86,6 +88,11 @@ export function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndp
  */
 export function connectTcp(hostname: string, port: number): Promise<TcpConnLike> {
   return adapter.connectTcp(hostname, port);
+}
+
+/** Listen on TCP without node:net; port 0 picks a free one. Deno only, as {@link connectTcp}. */
+export function listenTcp(hostname: string, port: number): Promise<TcpListenerLike> {
+  return adapter.listenTcp(hostname, port);
 }
 
 /**

@@ -157,3 +157,12 @@ export interface TcpConnLike {
   /** Close both ways (pending reads and writes reject). */
   close(): void;
 }
+
+/** A listening TCP socket handing out {@link TcpConnLike} connections. */
+export interface TcpListenerLike {
+  readonly hostname: string;
+  readonly port: number;
+  /** Connections as they come, no delay set; ends once closed. Call once. */
+  accept(): AsyncIterable<TcpConnLike>;
+  close(): void;
+}

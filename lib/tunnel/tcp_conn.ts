@@ -9,6 +9,11 @@
  * resolved. Reads of up to CHUNK bytes: on a fast path the kernel (TCP) and
  * the QUIC stack hold more than that, so each read, and each write it feeds,
  * moves as much as a call can.
+ *
+ * So `stream.writable` must be done with a chunk once its write resolves:
+ * Deno's QUIC streams are (quinn has copied it into its send buffer), and
+ * sealed.ts's are (the record is sealed from a copy). A stream that passes
+ * chunks on by reference (a bare TransformStream) is not.
  */
 import type { TcpConnLike } from "../runtime/mod.ts";
 import type { Counters } from "./tcp_web.ts";

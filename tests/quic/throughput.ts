@@ -19,8 +19,8 @@
  * run by run, so a slow spell on this shared machine hits both alike.
  * `--tree-a`/`--tree-b DIR` load the pair's lib/ from another checkout (e.g.
  * `git archive` of an older commit, with node_modules linked); the pieces
- * used (openQuicEndpoint, directLink, serveStream, serveGuestPort) must have
- * the same shape there.
+ * used (openQuicEndpoint, directLink, serveStream, serveGuestConns or else
+ * serveGuestPort) must have the same shape there.
  */
 import path from "node:path";
 import process from "node:process";
@@ -88,7 +88,10 @@ async function host(tree: string, sourcePort: number): Promise<void> {
 async function guest(tree: string, hostPort: number, certPem: string): Promise<void> {
   const { openQuicEndpoint } = await import(path.join(tree, "lib/runtime/mod.ts"));
   const { directLink, LinkCounters } = await import(path.join(tree, "lib/peer/quic_link.ts"));
+  // As lib/peer/guest.ts serves a QUIC guest's port; older trees have only serveGuestPort.
   const { serveGuestPort } = await import(path.join(tree, "lib/tunnel/mod.ts"));
+  const serveGuestConns = await import(path.join(tree, "lib/tunnel/guest_conns.ts"))
+    .then((m) => m.serveGuestConns, () => serveGuestPort);
   const endpoint = await openQuicEndpoint({ hostname: "127.0.0.1", port: 0 });
   const conn = await endpoint.connect({
     hostname: "127.0.0.1",
@@ -97,7 +100,7 @@ async function guest(tree: string, hostPort: number, certPem: string): Promise<v
     caCertPem: certPem,
     serverName: "bench",
   });
-  const port = await serveGuestPort(directLink(conn, new LinkCounters()));
+  const port = await serveGuestConns(directLink(conn, new LinkCounters()));
   console.log(JSON.stringify({ ready: port.port }));
 }
 

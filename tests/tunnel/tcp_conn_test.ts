@@ -32,11 +32,14 @@ interface Peer {
  */
 function peer(bytes: boolean): Peer {
   const toTcp = new TransformStream<Uint8Array, Uint8Array>();
-  const fromTcp = new TransformStream<Uint8Array, Uint8Array>();
+  // Copies each chunk, as QUIC and sealed streams are done with it once written.
+  const fromTcp = new TransformStream<Uint8Array, Uint8Array>({
+    transform: (chunk, c) => c.enqueue(chunk.slice()),
+  });
   const readable = bytes ? asByteStream(toTcp.readable) : toTcp.readable;
   const received = (async () => {
     const chunks: Uint8Array[] = [];
-    for await (const chunk of fromTcp.readable) chunks.push(chunk.slice());
+    for await (const chunk of fromTcp.readable) chunks.push(chunk);
     return concat(chunks);
   })();
   return {
