@@ -7,6 +7,7 @@
  * and stops them. Under the table: issue 8's targets from the same run.
  *
  *   scripts/bench [--quick] [--json] [--mb 256] [--runs 3] [--requests 1000] [--rps-seconds 10]
+ *     [--rows KEY,KEY]
  *
  * Per row (scripts/benchkit/measure.ts): MB/s of one 256 MB download (median of
  * --runs) and of 8 parallel 32 MB downloads (curl); p50/p99 of 1,000 sequential
@@ -14,7 +15,9 @@
  * concurrent connections (wrk); ms from starting the forwarder to the first
  * response byte; peak RSS of each side; the relay's CPU seconds per GB
  * downloaded, in relay mode. --quick: 32 MB, one run, 200 GETs, 2 s of wrk.
- * --json: one JSON object with every figure instead of the table.
+ * --json: one JSON object with every figure instead of the table. --rows: only
+ * those rows (keys: raw, socat, ssh, dc, quic, relay, quic-relay), and no
+ * first-byte runs across NATs.
  *
  * Needs root (network namespaces, the NAT lab); scripts/bench installs curl,
  * socat, wrk, openssh and iptables when missing.
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     runs: { type: "string" },
     requests: { type: "string" },
     "rps-seconds": { type: "string" },
+    rows: { type: "string" },
   },
 });
 if (!isRoot()) {
@@ -161,6 +165,9 @@ async function makeFiles(): Promise<{ dir: string; big: BenchFile; part: BenchFi
   };
 }
 
+const only = values.rows ? new Set(values.rows.split(",")) : null;
+const chosen = (specs: RowSpec[]) => specs.filter((s) => !only || only.has(s.key));
+
 const started = performance.now();
 const host = await machine();
 const files = await makeFiles();
@@ -178,20 +185,22 @@ try {
   const work: Workload = { ...plan, big: files.big, part: files.part };
   {
     await using net = await loopbackNet(files.dir);
-    for (const spec of LOOPBACK_ROWS) rows.push(await runRow(spec, net, work));
+    for (const spec of chosen(LOOPBACK_ROWS)) rows.push(await runRow(spec, net, work));
   }
-  {
+  if (!only || chosen(RELAY_ROWS).length > 0) {
     await using net = await natNet(files.dir);
-    for (const spec of RELAY_ROWS) rows.push(await runRow(spec, net, work));
-    progress("time to first byte across two NATs ...");
-    acrossNats.push(await firstByteAcrossNats(net, false), await firstByteAcrossNats(net, true));
+    for (const spec of chosen(RELAY_ROWS)) rows.push(await runRow(spec, net, work));
+    if (!only) {
+      progress("time to first byte across two NATs ...");
+      acrossNats.push(await firstByteAcrossNats(net, false), await firstByteAcrossNats(net, true));
+    }
   }
 } finally {
   removeFiles();
 }
 const fromRow = (key: string, what: string): FirstByte => {
-  const row = rows.find((r) => r.key === key)!;
-  return { what, ms: row.figures?.firstByteMs ?? null, detail: row.detail };
+  const row = rows.find((r) => r.key === key);
+  return { what, ms: row?.figures?.firstByteMs ?? null, detail: row?.detail ?? "not run" };
 };
 const RELAY_NATS = "symmetric vs port-restricted NAT (lab)";
 const firstBytes = [
