@@ -26,7 +26,7 @@ import path from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { createLoopbackNs } from "../_util/netns_lo.ts";
-import { exec, spawnIn } from "../lab/process.ts";
+import { exec, type LabProcess, spawnIn } from "../lab/process.ts";
 import { DENO, isRoot, ROOT } from "../_util/tun.ts";
 
 const { values } = parseArgs({
@@ -111,6 +111,7 @@ interface Pair {
   label: string;
   port: number;
   pids: Record<string, number>;
+  procs: LabProcess[];
   rates: { one: number[]; many: number[] };
   /** CPU seconds per thread ("host tokio-runtime-w/123"), all runs. */
   cpu: Map<string, number>;
@@ -170,6 +171,7 @@ async function parent(): Promise<void> {
       label,
       port: ready,
       pids: { host: h.pid, guest: g.pid },
+      procs: [h, g],
       rates: { one: [], many: [] },
       cpu: new Map(),
       busy: 0,
@@ -240,6 +242,10 @@ async function parent(): Promise<void> {
     }
     const [h, g] = [await hwm(p.pids.host), await hwm(p.pids.guest)];
     console.log(`  peak RSS: host ${h} MB, guest ${g} MB`);
+    for (const proc of p.procs) {
+      const lines = proc.stderr.trim().split("\n").filter(Boolean).slice(-5);
+      for (const line of lines) console.log(`  ${proc === p.procs[0] ? "host" : "guest"}: ${line}`);
+    }
   }
 }
 
