@@ -115,6 +115,8 @@ interface Pair {
   rates: { one: number[]; many: number[] };
   /** CPU seconds per thread ("host tokio-runtime-w/123"), all runs. */
   cpu: Map<string, number>;
+  /** The part of `cpu` spent in the kernel (system time). */
+  kernel: Map<string, number>;
   busy: number;
   steal: number;
   wall: number;
@@ -174,6 +176,7 @@ async function parent(): Promise<void> {
       procs: [h, g],
       rates: { one: [], many: [] },
       cpu: new Map(),
+      kernel: new Map(),
       busy: 0,
       steal: 0,
       wall: 0,
@@ -198,6 +201,8 @@ async function parent(): Promise<void> {
     const after = await snapshot(p.pids);
     for (const [k, v] of after.threads) {
       p.cpu.set(k, (p.cpu.get(k) ?? 0) + v - (before.threads.get(k) ?? 0));
+      const sys = after.kernel.get(k)! - (before.kernel.get(k) ?? 0);
+      p.kernel.set(k, (p.kernel.get(k) ?? 0) + sys);
     }
     p.busy += after.busy - before.busy;
     p.steal += after.steal - before.steal;
@@ -222,8 +227,9 @@ async function parent(): Promise<void> {
   }
   for (const p of pairs) {
     const gb = p.bytes / 1e9;
-    const ours = (who: string) =>
-      [...p.cpu].filter(([k]) => k.startsWith(who + " ")).reduce((a, [, v]) => a + v, 0);
+    const sum = (m: Map<string, number>, who: string) =>
+      [...m].filter(([k]) => k.startsWith(who + " ")).reduce((a, [, v]) => a + v, 0);
+    const ours = (who: string) => sum(p.cpu, who);
     console.log(
       `${p.label}: 1 stream ${median(p.rates.one)} MB/s (${list(p.rates.one)}), ` +
         `${streams} streams ${median(p.rates.many)} MB/s (${list(p.rates.many)}); ` +
@@ -231,13 +237,16 @@ async function parent(): Promise<void> {
     );
     const perGb = (s: number) => (s / gb).toFixed(2);
     console.log(
-      `  CPU s/GB: host ${perGb(ours("host"))}, guest ${perGb(ours("guest"))}, ` +
+      `  CPU s/GB: host ${perGb(ours("host"))} (kernel ${perGb(sum(p.kernel, "host"))}), ` +
+        `guest ${perGb(ours("guest"))} (kernel ${perGb(sum(p.kernel, "guest"))}), ` +
         `machine ${perGb(p.busy)} (steal ${perGb(p.steal)})`,
     );
     for (const who of ["host", "guest"]) {
       const parts = [...p.cpu].filter(([k, v]) => k.startsWith(who + " ") && v / gb > 0.02)
         .sort((a, b) => b[1] - a[1])
-        .map(([k, v]) => `${k.slice(who.length + 1)} ${(v / gb).toFixed(2)}`);
+        .map(([k, v]) =>
+          `${k.slice(who.length + 1)} ${perGb(v)} (kernel ${perGb(p.kernel.get(k)!)})`
+        );
       console.log(`    ${who.padEnd(5)} ${parts.join(", ")}`);
     }
     const [h, g] = [await hwm(p.pids.host), await hwm(p.pids.guest)];
@@ -265,11 +274,23 @@ async function udpDrops(ns: string): Promise<number> {
   return Number(v4[1].split(/\s+/)[names.indexOf("RcvbufErrors")]);
 }
 
-/** CPU seconds per thread ("<who> <name>/<tid>") of some processes, and of the whole machine. */
+/**
+ * CPU seconds per thread ("<who> <name>/<tid>") of some processes, and the
+ * system part of them; and of the whole machine.
+ */
 async function snapshot(
   pids: Record<string, number>,
-): Promise<{ threads: Map<string, number>; busy: number; steal: number; at: number }> {
+): Promise<
+  {
+    threads: Map<string, number>;
+    kernel: Map<string, number>;
+    busy: number;
+    steal: number;
+    at: number;
+  }
+> {
   const threads = new Map<string, number>();
+  const kernel = new Map<string, number>();
   const tick = 100; // USER_HZ
   for (const [who, pid] of Object.entries(pids)) {
     for await (const e of Deno.readDir(`/proc/${pid}/task`)) {
@@ -278,11 +299,12 @@ async function snapshot(
         const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
         const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         threads.set(`${who} ${name}/${e.name}`, (Number(f[11]) + Number(f[12])) / tick);
+        kernel.set(`${who} ${name}/${e.name}`, Number(f[12]) / tick);
       } catch { /* thread gone */ }
     }
   }
   const [busy, , steal] = await machineBusy();
-  return { threads, busy: busy / tick, steal: steal / tick, at: performance.now() };
+  return { threads, kernel, busy: busy / tick, steal: steal / tick, at: performance.now() };
 }
 
 /**
