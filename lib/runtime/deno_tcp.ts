@@ -11,19 +11,32 @@ export async function connectTcp(hostname: string, port: number): Promise<TcpCon
   return wrap(await Deno.connect({ hostname, port, transport: "tcp" }));
 }
 
+/** Wait after a failed accept (out of file descriptors, say) before the next. */
+const ACCEPT_RETRY_MS = 100;
+
 export function listenTcp(hostname: string, port: number): Promise<TcpListenerLike> {
   try {
     const listener = Deno.listen({ hostname, port, transport: "tcp" });
     const addr = listener.addr as Deno.NetAddr;
+    let closed = false;
     return Promise.resolve({
       hostname: addr.hostname,
       port: addr.port,
       async *accept() {
-        try {
-          for await (const conn of listener) yield wrap(conn);
-        } catch { /* closed */ }
+        while (!closed) {
+          let conn: Deno.TcpConn;
+          try {
+            conn = await listener.accept();
+          } catch {
+            // Closed, or a failure that passes (EMFILE): keep listening, as node:net does.
+            if (!closed) await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
+            continue;
+          }
+          yield wrap(conn);
+        }
       },
       close() {
+        closed = true;
         try {
           listener.close();
         } catch { /* closed already */ }
