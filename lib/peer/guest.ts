@@ -18,6 +18,7 @@ import { parseJoinCode } from "../code/mod.ts";
 import { type IceServer, type Message, SignalClient } from "../signal/mod.ts";
 import { type RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
 import { Mux, serveGuestPort, type TunnelLink } from "../tunnel/mod.ts";
+import { type ConnLink, serveGuestConns } from "../tunnel/guest_conns.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
 import type { Output } from "../cli/output.ts";
 import { stunUrl } from "./relay_url.ts";
@@ -104,12 +105,17 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   muxReady.catch(() => {});
   let listener: Awaited<ReturnType<typeof serveGuestPort>>;
   try {
-    listener = await serveGuestPort(muxReady, {
+    const portOptions = {
       hostname: options.bind ?? "127.0.0.1",
       port: options.port,
       // Connections may wait for the direct attempt and then relay mode.
       pendingTimeoutMs: options.p2pTimeoutMs + RELAY_MODE_TIMEOUT_MS + 5_000,
-    });
+    };
+    // QUIC links (quic_link.ts) also carry the runtime's own TCP connections,
+    // which cost less per chunk than node:net sockets (lib/tunnel/guest_conns.ts).
+    listener = transport === "quic"
+      ? await serveGuestConns(muxReady as Promise<ConnLink>, portOptions)
+      : await serveGuestPort(muxReady, portOptions);
   } catch (err) {
     out.error(`cannot listen on port ${options.port}: ${(err as Error).message}`);
     return 1;

@@ -7,10 +7,10 @@
  *          host, sealed end to end (lib/quic/sealed.ts)
  *   host:  every such stream -> TCP connect to 127.0.0.1:<shared port>
  */
-import net from "node:net";
-import type { QuicConnLike } from "../runtime/mod.ts";
+import { connectTcp, type QuicConnLike } from "../runtime/mod.ts";
 import type { TunnelLink } from "../tunnel/mod.ts";
 import { bridgeTcpWeb, type Counters } from "../tunnel/tcp_web.ts";
+import { bridgeTcpConn } from "../tunnel/tcp_conn.ts";
 import type { ByteStream } from "../tunnel/web_streams.ts";
 import type { RelayLink } from "../quic/relay_client.ts";
 import {
@@ -47,32 +47,42 @@ const STREAM_OPEN = new Uint8Array([0]);
 export function directLink(conn: QuicConnLike, counters: Counters): TunnelLink {
   let closed = false;
   conn.closed.then(() => closed = true);
+  return streamLink(() => closed, async () => {
+    const stream = await conn.createBidirectionalStream();
+    // A QUIC stream exists for the peer only once a byte is sent on it: say
+    // "open" at once, so a server that speaks first (SSH, SMTP) is dialled
+    // before the client has anything to say.
+    const w = stream.writable.getWriter();
+    await w.write(STREAM_OPEN);
+    w.releaseLock();
+    return stream;
+  }, counters);
+}
+
+/**
+ * A link that carries each TCP connection on a stream from `open`: a
+ * node:net socket (serveGuestPort) or a runtime connection (serveGuestConns).
+ */
+function streamLink(
+  isClosed: () => boolean,
+  open: () => Promise<ByteStream>,
+  counters: Counters,
+): TunnelLink {
   return {
     get closed() {
-      return closed;
+      return isClosed();
     },
     async bridge(socket) {
-      let stream: ByteStream;
-      try {
-        stream = await conn.createBidirectionalStream();
-      } catch {
-        socket.destroy();
-        return;
-      }
-      // A QUIC stream exists for the peer only once a byte is sent on it: say
-      // "open" at once, so a server that speaks first (SSH, SMTP) is dialled
-      // before the client has anything to say.
-      try {
-        const w = stream.writable.getWriter();
-        await w.write(STREAM_OPEN);
-        w.releaseLock();
-      } catch {
-        socket.destroy();
-        return;
-      }
+      const stream = await open().catch(() => null);
+      if (!stream) return void socket.destroy();
       const done = bridgeTcpWeb(stream, socket, counters);
       socket.resume();
       await done;
+    },
+    async bridgeConn(conn) {
+      const stream = await open().catch(() => null);
+      if (!stream) return conn.close();
+      await bridgeTcpConn(stream, conn, counters);
     },
   };
 }
@@ -91,30 +101,16 @@ export function relayLink(
   let closed = false;
   relay.closed.then(() => closed = true);
   let next = 0;
-  return {
-    get closed() {
-      return closed;
-    },
-    async bridge(socket) {
-      let sealed: ByteStream;
-      try {
-        const base = await sealKey();
-        const id = next++;
-        const keys = await streamKeys(base, id, "guest");
-        const stream = await relay.open(token);
-        const writer = stream.writable.getWriter();
-        await writer.write(encodeStreamId(id));
-        writer.releaseLock();
-        sealed = await openSealed(stream, keys);
-      } catch {
-        socket.destroy();
-        return;
-      }
-      const done = bridgeTcpWeb(sealed, socket, counters);
-      socket.resume();
-      await done;
-    },
-  };
+  return streamLink(() => closed, async () => {
+    const base = await sealKey();
+    const id = next++;
+    const keys = await streamKeys(base, id, "guest");
+    const stream = await relay.open(token);
+    const writer = stream.writable.getWriter();
+    await writer.write(encodeStreamId(id));
+    writer.releaseLock();
+    return openSealed(stream, keys);
+  }, counters);
 }
 
 /** Host: a direct stream from the guest; after its "open" byte, dial the shared port. */
@@ -136,9 +132,17 @@ export async function serveStream(
 }
 
 /** Join a stream to a new connection to the shared port on 127.0.0.1. */
-function dial(stream: ByteStream, targetPort: number, counters: Counters): Promise<void> {
-  const socket = net.connect({ host: "127.0.0.1", port: targetPort, allowHalfOpen: true });
-  return bridgeTcpWeb(stream, socket, counters);
+async function dial(stream: ByteStream, targetPort: number, counters: Counters): Promise<void> {
+  let conn;
+  try {
+    conn = await connectTcp("127.0.0.1", targetPort);
+  } catch (err) {
+    const why = (err as Error).message ?? "connect failed";
+    stream.readable.cancel(why).catch(() => {});
+    stream.writable.abort(why).catch(() => {});
+    return;
+  }
+  await bridgeTcpConn(stream, conn, counters);
 }
 
 /**

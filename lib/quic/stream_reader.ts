@@ -4,24 +4,42 @@
  */
 export class PrefixReader {
   readonly #stream: ReadableStream<Uint8Array>;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /**
+   * On a byte stream (Deno's QUIC streams), a BYOB reader: it reads exactly
+   * the prefix, so the rest is the stream itself, read as fast as any. A
+   * default reader gets up to 64 KiB at once, and the bytes read ahead would
+   * need a wrapping stream for the whole life of the stream.
+   */
+  readonly #byob: ReadableStreamBYOBReader | null = null;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   #leftover: Uint8Array | null = null;
   #released = false;
 
   constructor(stream: ReadableStream<Uint8Array>) {
     this.#stream = stream;
-    this.#reader = stream.getReader();
+    try {
+      this.#byob = stream.getReader({ mode: "byob" });
+    } catch {
+      this.#reader = stream.getReader();
+    }
   }
 
   /** Exactly `n` bytes, or null when the stream ends first. Rejects if the stream errors. */
   async read(n: number): Promise<Uint8Array | null> {
-    const out = new Uint8Array(n);
+    let out = new Uint8Array(n);
     let filled = 0;
+    while (filled < n && this.#byob) {
+      // The read takes `out`'s buffer and gives it back, `filled` bytes on.
+      const { value, done } = await this.#byob.read(out.subarray(filled));
+      if (done || !value) return null;
+      out = new Uint8Array(value.buffer, 0, n);
+      filled += value.byteLength;
+    }
     while (filled < n) {
       let chunk = this.#leftover;
       this.#leftover = null;
       if (!chunk) {
-        const { value, done } = await this.#reader.read();
+        const { value, done } = await this.#reader!.read();
         if (done) return null;
         chunk = value;
       }
@@ -43,7 +61,11 @@ export class PrefixReader {
   rest(): ReadableStream<Uint8Array> {
     if (this.#released) throw new Error("rest() was already taken");
     this.#released = true;
-    const reader = this.#reader;
+    if (this.#byob) {
+      this.#byob.releaseLock();
+      return this.#stream;
+    }
+    const reader = this.#reader!;
     let leftover = this.#leftover;
     this.#leftover = null;
     if (!leftover) {
@@ -69,7 +91,7 @@ export class PrefixReader {
 
   /** Stop reading: cancels the stream (QUIC STOP_SENDING). */
   cancel(reason = "refused"): void {
-    this.#reader.cancel(reason).catch(() => {});
+    (this.#byob ?? this.#reader)!.cancel(reason).catch(() => {});
   }
 }
 

@@ -8,6 +8,8 @@ import type {
   QuicEndpointOptions,
   RemoteAddress,
   ServeOptions,
+  TcpConnLike,
+  TcpListenerLike,
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
@@ -71,6 +73,15 @@ export function listenWebTransport(
 
 export function openQuicEndpoint(_options: QuicEndpointOptions): Promise<QuicEndpointLike> {
   return Promise.reject(new Error("QUIC is available on Deno only (--unstable-net)"));
+}
+
+/** Only the QUIC data plane (Deno only) uses these; on Bun TCP is node:net's. */
+export function connectTcp(_hostname: string, _port: number): Promise<TcpConnLike> {
+  return Promise.reject(new Error("connectTcp is available on Deno only"));
+}
+
+export function listenTcp(_hostname: string, _port: number): Promise<TcpListenerLike> {
+  return Promise.reject(new Error("listenTcp is available on Deno only"));
 }
 
 /** libc's int socket options through bun:ffi, or null where that fails. */

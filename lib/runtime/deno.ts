@@ -8,6 +8,7 @@ export { hasQuic, listenWebTransport } from "./deno_webtransport.ts";
 export { openQuicEndpoint } from "./deno_quic.ts";
 export { sockOpts } from "./deno_sockopt.ts";
 export { bindUdp } from "./deno_udp.ts";
+export { connectTcp, listenTcp } from "./deno_tcp.ts";
 
 export function serveHttp(app: Hono, options: ServeOptions): Promise<HttpServer> {
   return new Promise((resolve, reject) => {

@@ -20,6 +20,8 @@ export type {
   QuicStreamLike,
   RemoteAddress,
   ServeOptions,
+  TcpConnLike,
+  TcpListenerLike,
   UdpBindOptions,
   UdpSocketLike,
   WebTransportListener,
@@ -33,6 +35,8 @@ import type {
   QuicEndpointLike,
   QuicEndpointOptions,
   ServeOptions,
+  TcpConnLike,
+  TcpListenerLike,
   UdpBindOptions,
   UdpSocketLike,
   WebTransportListener,
@@ -93,6 +97,19 @@ export async function bindUdp(options: UdpBindOptions): Promise<UdpSocketLike> {
     raiseWith(opts, options.receiveBuffer, udpFdsOnPort(socket.port));
   }
   return socket;
+}
+
+/**
+ * Dial TCP without node:net (types.ts TcpConnLike), no delay set. Deno only:
+ * for the QUIC data plane, which is Deno only too.
+ */
+export function connectTcp(hostname: string, port: number): Promise<TcpConnLike> {
+  return adapter.connectTcp(hostname, port);
+}
+
+/** Listen on TCP without node:net; port 0 picks a free one. Deno only, as {@link connectTcp}. */
+export function listenTcp(hostname: string, port: number): Promise<TcpListenerLike> {
+  return adapter.listenTcp(hostname, port);
 }
 
 /**

@@ -179,3 +179,28 @@ export interface UdpSocketLike {
   /** Release the port; no more `onMessage` calls. Safe to call twice. */
   close(): void;
 }
+
+/**
+ * A TCP connection read and written in place: a read fills the caller's
+ * buffer and a write resolves once the kernel took every byte, so a bridge
+ * can reuse its buffers and make no garbage per chunk.
+ */
+export interface TcpConnLike {
+  /** Read into `into`: the byte count, or null at the peer's FIN. */
+  read(into: Uint8Array): Promise<number | null>;
+  /** Write all of `chunk`; it may be reused once this resolves. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Send FIN; reading goes on. */
+  closeWrite(): Promise<void>;
+  /** Close both ways (pending reads and writes reject). */
+  close(): void;
+}
+
+/** A listening TCP socket handing out {@link TcpConnLike} connections. */
+export interface TcpListenerLike {
+  readonly hostname: string;
+  readonly port: number;
+  /** Connections as they come, no delay set; ends once closed. Call once. */
+  accept(): AsyncIterable<TcpConnLike>;
+  close(): void;
+}

@@ -8,6 +8,7 @@
  * tunnel FIN and the other direction keeps flowing.
  */
 import net from "node:net";
+import type { TcpConnLike } from "../runtime/mod.ts";
 import { MAX_DATA_PAYLOAD } from "./frame.ts";
 import type { Mux, TunnelStream } from "./mux.ts";
 
@@ -126,6 +127,11 @@ export interface TunnelLink {
    * connection is done; never rejects (a failure destroys the socket).
    */
   bridge(socket: net.Socket): Promise<void>;
+  /**
+   * The same for a connection accepted through the runtime's own TCP
+   * (guest_conns.ts), where the link offers it.
+   */
+  bridgeConn?(conn: TcpConnLike): Promise<void>;
 }
 
 /** A mux as a {@link TunnelLink}: one tunnel stream per socket. */
