@@ -26,23 +26,19 @@ import type {
   RemoteAddress,
 } from "./types.ts";
 import { sockOpts } from "./deno_sockopt.ts";
-import { raiseWith, socketFds } from "./udp_buffers.ts";
+import { raiseWith, udpFdsOnPort } from "./udp_buffers.ts";
 
 const KEEP_ALIVE_MS = 5_000;
 const MAX_IDLE_MS = 15_000;
 /** Deno's default is 100: one guest's browser or a busy client needs more at once. */
 const MAX_STREAMS = 1024;
 /** Kernel receive buffer asked for the endpoint's UDP socket (see above). */
-const UDP_RECEIVE_BUFFER = 16 * 1024 * 1024;
+export const UDP_RECEIVE_BUFFER = 16 * 1024 * 1024;
 
 export async function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndpointLike> {
-  const opts = await sockOpts();
-  // The socket Deno opens for the endpoint is the one that was not there before.
-  const before = new Set(opts ? socketFds() : []);
   const endpoint = openEndpoint(options);
-  if (opts) {
-    raiseWith(opts, UDP_RECEIVE_BUFFER, socketFds().filter((fd) => !before.has(fd)));
-  }
+  const opts = await sockOpts();
+  if (opts) raiseWith(opts, UDP_RECEIVE_BUFFER, udpFdsOnPort(endpoint.port));
   return endpoint;
 }
 

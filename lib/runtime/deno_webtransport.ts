@@ -19,6 +19,9 @@ import type {
   WebTransportStreamLike,
 } from "./types.ts";
 import { encodeBidiStreamHeader, readBidiStreamHeader } from "./webtransport_header.ts";
+import { UDP_RECEIVE_BUFFER } from "./deno_quic.ts";
+import { sockOpts } from "./deno_sockopt.ts";
+import { raiseWith, udpFdsOnPort } from "./udp_buffers.ts";
 
 /**
  * The session ID of every session accepted here. A session ID is the stream
@@ -91,7 +94,12 @@ export function listenWebTransport(
     }
   })().catch(() => {}).finally(endQueue);
 
-  return Promise.resolve({
+  // Browsers upload through this socket: the same receive buffer as the data
+  // plane's endpoints (deno_quic.ts says why).
+  const raised = sockOpts().then((opts) => {
+    if (opts) raiseWith(opts, UDP_RECEIVE_BUFFER, udpFdsOnPort(endpoint.addr.port));
+  });
+  return raised.then((): WebTransportListener => ({
     port: endpoint.addr.port,
     sessions,
     stop() {
@@ -104,7 +112,7 @@ export function listenWebTransport(
       this.stop();
       endpoint.close({ closeCode: 0, reason: "closed" });
     },
-  });
+  }));
 }
 
 /** Finish the QUIC handshake and the HTTP/3 upgrade; undefined if either fails. */

@@ -80,7 +80,7 @@ export function raiseWith(
 }
 
 /** This process's socket file descriptors, from /proc/self/fd; none where there is no /proc. */
-export function socketFds(inodes?: ReadonlySet<string>): number[] {
+function socketFds(inodes?: ReadonlySet<string>): number[] {
   let names: string[];
   try {
     names = fs.readdirSync("/proc/self/fd");
