@@ -19,6 +19,8 @@ export interface GuestAttemptsOptions {
   stun: IceServer[];
   turn: IceServer[];
   p2pTimeoutMs: number;
+  /** Offer loopback ICE candidates (PeerOptions.loopbackCandidates). Default true. */
+  loopbackCandidates?: boolean;
   /** Send signalling to the host in an epoch. */
   send(epoch: number, data: SignalData): void;
   /** An attempt's DataChannel opened and the host proved the join code over it. */
@@ -94,6 +96,7 @@ export class GuestAttempts {
       iceServers: mode === "direct" ? o.stun : o.turn,
       iceTransportPolicy: mode === "relay" ? "relay" : "all",
       sendSignal: (data) => o.send(epoch, data),
+      loopbackCandidates: o.loopbackCandidates,
     });
     this.rtc = peer;
     if (mode === "relay") o.send(epoch, { kind: "relay-mode", reason });

@@ -16,7 +16,7 @@ import { hasQuic, runtimeName } from "../runtime/mod.ts";
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
 import { type IceServer, type Message, SignalClient } from "../signal/mod.ts";
-import { type RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
+import { offerLoopbackCandidates, type RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
 import { Mux, serveGuestPort, type TunnelLink } from "../tunnel/mod.ts";
 import { type ConnLink, serveGuestConns } from "../tunnel/guest_conns.ts";
 import { discover, discoveryPort } from "../discovery/mod.ts";
@@ -199,6 +199,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     stun,
     turn,
     p2pTimeoutMs: options.p2pTimeoutMs,
+    loopbackCandidates: offerLoopbackCandidates(relayUrl),
     send: (e, data) => sig.send({ t: "signal", peer: 0, epoch: e, data }),
     onopen: (peer, channel, _mode, reason) => {
       attempts.settle();

@@ -14,7 +14,7 @@ import net from "node:net";
 import process from "node:process";
 import { formatJoinCode, mintSecret } from "../code/mod.ts";
 import type { SignalData } from "../signal/mod.ts";
-import { webrtcUnavailable } from "../rtc/mod.ts";
+import { offerLoopbackCandidates, webrtcUnavailable } from "../rtc/mod.ts";
 import { formatBytes } from "../cli/output.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
@@ -286,6 +286,7 @@ export async function runHost(options: HostOptions): Promise<number> {
     out,
     signal,
     guests,
+    loopbackCandidates: offerLoopbackCandidates(relayUrl),
     send: (g, epoch, data) => signal.send({ t: "signal", peer: g.peer, epoch, data }),
     endGuest: (g, reason) => endGuest(g, reason),
     dropGuest: (g, reason) => dropGuest(g, reason),

@@ -86,6 +86,8 @@ export interface HostContext {
   readonly out: Output;
   readonly signal: SignalClient;
   readonly guests: Map<number, GuestState>;
+  /** Offer loopback ICE candidates (only when the relay is on loopback: lib/rtc/candidate.ts). */
+  readonly loopbackCandidates: boolean;
   /** Signalling to guest `g` in an epoch. */
   send(g: GuestState, epoch: number, data: SignalData): void;
   /** The guest is gone (logged, counted, announced); idempotent. */

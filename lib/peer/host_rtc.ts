@@ -24,6 +24,7 @@ export function answerRtc(ctx: HostContext, servers: RtcServers, g: GuestState):
     iceServers: relayMode ? servers.turn : servers.stun,
     iceTransportPolicy: relayMode ? "relay" : "all",
     sendSignal: (data: SignalData) => ctx.send(g, epoch, data),
+    loopbackCandidates: ctx.loopbackCandidates,
   });
   clearTimeout(g.timer);
   // The guest decides when to switch to relay mode; the host only gives up

@@ -3,6 +3,7 @@
  * trickle ICE through the relay's signalling. The DataChannel is negotiated
  * out of band (both sides create id 0), so there is no DCEP round trip.
  */
+import { isLoopbackCandidate } from "./candidate.ts";
 import type { SignalData } from "../signal/mod.ts";
 import { DataChannelAdapter } from "./channel.ts";
 
@@ -23,6 +24,12 @@ export interface PeerOptions {
    * datagram stalls the SCTP association. Native only. Default 4 MiB.
    */
   udpReceiveBuffer?: number;
+  /**
+   * Offer candidates on loopback addresses (candidate.ts says why not): worth
+   * it only when the other peer may be on this machine with no other network
+   * in common, i.e. when the relay itself is reached over loopback. Default true.
+   */
+  loopbackCandidates?: boolean;
 }
 
 const DEFAULT_UDP_RECEIVE_BUFFER = 4 * 1024 * 1024;
@@ -144,6 +151,9 @@ export class RtcPeer {
     this.#pc.onicecandidate = (ev) => {
       if (this.#closed) return;
       if (ev.candidate && ev.candidate.candidate) {
+        if (options.loopbackCandidates === false && isLoopbackCandidate(ev.candidate.candidate)) {
+          return;
+        }
         options.sendSignal({
           kind: "candidate",
           candidate: ev.candidate.candidate,

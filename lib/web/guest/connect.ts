@@ -11,6 +11,7 @@
 import { SignalClient, type SignalData } from "../../signal/mod.ts";
 import { PeerAuth } from "../../peer/auth.ts";
 import type { DataChannelAdapter, RtcPeer } from "../../rtc/mod.ts";
+import { offerLoopbackCandidates } from "../../rtc/candidate.ts";
 import { Mux } from "../../tunnel/mux.ts";
 import { type ByteStream, tunnelStreamToWeb } from "../../tunnel/web_streams.ts";
 import { splitIceServers } from "../../peer/ice.ts";
@@ -144,6 +145,7 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       stun,
       turn,
       p2pTimeoutMs,
+      loopbackCandidates: offerLoopbackCandidates(o.relayUrl),
       send,
       onopen: (peer, channel, mode) => {
         if (!done) channelOpen(peer, channel, mode);
