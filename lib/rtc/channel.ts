@@ -6,13 +6,26 @@
  * wrtc's `readyState` and `bufferedAmount` getters are blocking calls into
  * libwebrtc's network thread (~12 µs idle, far more while it moves data), so
  * `send` does not read `readyState` first: it asks only when a send fails.
+ * On wrtc, messages come straight from its native side and go out through
+ * its native send (lib/rtc/native.ts `directChannel` says why).
  */
 import type { MessageChannel } from "../tunnel/mod.ts";
 import type { RawDataChannel } from "./peer.ts";
 
+/**
+ * Hooks `onmessage` under the channel's own event dispatch and returns the
+ * channel's native send, or null where there is nothing to bypass
+ * (lib/rtc/native.ts `directChannel`).
+ */
+export type DirectChannel = (
+  dc: RawDataChannel,
+  onmessage: (data: ArrayBuffer | string) => void,
+) => ((data: Uint8Array) => void) | null;
+
 export class DataChannelAdapter implements MessageChannel {
   onclose: (() => void) | null = null;
   readonly #dc: RawDataChannel;
+  readonly #send: (data: Uint8Array) => void;
   #closed = false;
   #onmessage: ((data: Uint8Array) => void) | null = null;
   /**
@@ -22,14 +35,18 @@ export class DataChannelAdapter implements MessageChannel {
    */
   #early: Uint8Array[] = [];
 
-  constructor(dc: RawDataChannel) {
+  constructor(dc: RawDataChannel, direct?: DirectChannel) {
     this.#dc = dc;
-    dc.onmessage = (ev) => {
-      if (typeof ev.data === "string") return; // text is not part of the protocol
-      const bytes = new Uint8Array(ev.data);
+    const message = (data: ArrayBuffer | string) => {
+      if (typeof data === "string") return; // text is not part of the protocol
+      const bytes = new Uint8Array(data);
       if (this.#onmessage && this.#early.length === 0) this.#onmessage(bytes);
       else this.#early.push(bytes); // bounded by the peer's flow-control windows
     };
+    // Also the usual way: messages the channel dispatched before `direct`
+    // took over (right after it opened) are still on their way there.
+    dc.onmessage = (ev) => message(ev.data);
+    this.#send = direct?.(dc, message) ?? ((data) => dc.send(data));
     const closed = () => {
       if (this.#closed) return;
       this.#closed = true;
@@ -61,7 +78,7 @@ export class DataChannelAdapter implements MessageChannel {
   send(data: Uint8Array): void {
     if (this.#closed) return;
     try {
-      this.#dc.send(data);
+      this.#send(data);
     } catch (err) {
       // Closing, and the close event is still on its way: drop, as a closed channel does.
       if (this.#dc.readyState !== "open") return;

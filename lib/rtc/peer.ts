@@ -141,7 +141,7 @@ export class RtcPeer {
     const native = loaded.native;
     this.opened = new Promise((resolve, reject) => {
       this.#dc.onopen = () => {
-        resolve(new DataChannelAdapter(this.#dc));
+        resolve(new DataChannelAdapter(this.#dc, native.directChannel));
         native.connectionOpened(options.udpReceiveBuffer ?? DEFAULT_UDP_RECEIVE_BUFFER);
       };
       this.#failOpen = reject;

@@ -7,12 +7,17 @@
  *
  * - MB/s of one large download (median of --runs),
  * - p50/p99 of --pings sequential 64-byte echo round trips on one connection,
+ *   and of as many tunnel PINGs between guest and host (the DataChannel round
+ *   trip alone, no TCP): what the tunnel adds to an echo, split into the
+ *   DataChannel's share and the TCP bridging's,
  * - peak RSS of host and guest after --streams downloads at once, each
  *   --stream-mb,
  *
  * and, during the downloads, the CPU each thread used (libwebrtc's network
- * thread vs the JavaScript thread), the machine's CPU per MB moved, and the UDP
- * datagrams the namespace dropped for want of receive buffer.
+ * thread vs the JavaScript thread), the machine's CPU per MB moved, the UDP
+ * datagrams sent per MB (libwebrtc's cost is per datagram: SCTP DATA packets
+ * of ~1.2 KB plus SACKs) and those the namespace dropped for want of receive
+ * buffer.
  *
  *   deno run -A tests/rtc/throughput.ts [--mb 256] [--runs 3] [--pings 1000]
  *     [--streams 100] [--stream-mb 4] [--env K=V ...] [--env-b K=V ...] [--tree-a|b DIR]
@@ -118,24 +123,35 @@ async function peer(role: "host" | "guest", sourcePort: number): Promise<void> {
     sendSignal: (data) => console.log(JSON.stringify({ signal: data })),
     udpReceiveBuffer: knob("UDP_RCVBUF", undefined),
   });
+  // Lines from the parent: signalling, then (guest) {"pings":n} to time n tunnel PINGs.
+  let pings: ((n: number) => void) | null = null;
   let buf = "";
   process.stdin.setEncoding("utf8").on("data", (s: string) => {
     const lines = (buf + s).split("\n");
     buf = lines.pop()!;
     for (const line of lines) {
-      if (line) rtc.handleSignal(JSON.parse(line).signal);
+      if (!line) continue;
+      const msg = JSON.parse(line);
+      if ("pings" in msg) pings?.(msg.pings);
+      else rtc.handleSignal(msg.signal);
     }
   });
   await rtc.start();
   const channel = await rtc.opened;
   const mux = new Mux(channel, knob("MUX", {}));
   mux.onclose = (reason) => console.error(`mux closed: ${reason}`);
+  pings = async (n) => {
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) times.push(await mux.ping());
+    console.log(JSON.stringify({ muxPings: quantiles(times) }));
+  };
   if (role === "host") {
     serveHostStreams(mux, { targetPort: sourcePort });
     console.log(JSON.stringify({ ready: 0, path: await rtc.path() }));
   } else {
     const port = await serveGuestPort(mux);
-    console.log(JSON.stringify({ ready: port.port, path: await rtc.path() }));
+    // "pings": this guest answers {"pings":n} (older trees, run with --tree-a/-b, do not).
+    console.log(JSON.stringify({ ready: port.port, path: await rtc.path(), pings: true }));
   }
 }
 
@@ -195,8 +211,12 @@ async function pings(port: number, n: number): Promise<{ p50: number; p99: numbe
     times.push(performance.now() - t0);
   }
   s.destroy();
-  times.sort((a, b) => a - b);
-  return { p50: times[n >> 1], p99: times[Math.floor(n * 0.99)] };
+  return quantiles(times);
+}
+
+function quantiles(times: number[]): { p50: number; p99: number } {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { p50: sorted[sorted.length >> 1], p99: sorted[Math.floor(sorted.length * 0.99)] };
 }
 
 async function clientMain(): Promise<void> {
@@ -231,6 +251,9 @@ interface Pair {
   steal: number;
   wall: number;
   drops: number;
+  datagrams: number;
+  /** The guest times tunnel PINGs on request. */
+  pings: boolean;
 }
 
 async function parent(): Promise<void> {
@@ -282,6 +305,8 @@ async function parent(): Promise<void> {
       steal: 0,
       wall: 0,
       drops: 0,
+      datagrams: 0,
+      pings: ready.pings === true,
     });
   }
 
@@ -314,8 +339,10 @@ async function parent(): Promise<void> {
       const pids = { host: p.host.pid, guest: p.guest.pid, source: src.pid };
       const before = await snapshot(pids);
       const drops = await udpDrops(ns.ns);
+      const datagrams = await udpSent(ns.ns);
       const ms = (await client(p.port, String(mb))).ms;
       p.drops += await udpDrops(ns.ns) - drops;
+      p.datagrams += await udpSent(ns.ns) - datagrams;
       const after = await snapshot(pids);
       for (const [k, v] of after.threads) {
         p.cpu.set(k, (p.cpu.get(k) ?? 0) + v - (before.threads.get(k) ?? 0));
@@ -338,7 +365,10 @@ async function parent(): Promise<void> {
     const ours = [...p.cpu.values()].reduce((a, b) => a + b, 0);
     console.log(
       `${p.label}: DataChannel ${rates[rates.length >> 1].toFixed(1)} MB/s median of ${runs} ` +
-        `(${rates.map((r) => r.toFixed(0)).join(", ")}); UDP drops ${p.drops}` +
+        `(${rates.map((r) => r.toFixed(0)).join(", ")}); ` +
+        `UDP datagrams ${
+          (p.datagrams / (runs * mb * MB / 1e6)).toFixed(0)
+        } per MB, drops ${p.drops}` +
         (p.stolen ? `; ${p.stolen} runs had >10% CPU stolen` : ""),
     );
     console.log(
@@ -367,9 +397,18 @@ async function parent(): Promise<void> {
     for (const p of pairs) {
       await quiet();
       const t = await client(p.port, `pings:${values.pings}`);
+      let dc = "";
+      if (p.pings) {
+        p.guest.write(JSON.stringify({ pings: Number(values.pings) }) + "\n");
+        const m =
+          JSON.parse((await p.guest.waitForLine(/^\{"muxPings".*\}$/, 120_000))[0]).muxPings;
+        dc = `; the DataChannel round trip alone (tunnel PING) ${m.p50.toFixed(3)}/${
+          m.p99.toFixed(3)
+        } ms`;
+      }
       console.log(
         `  ${p.label}: tunnel ${t.p50.toFixed(3)}/${t.p99.toFixed(3)} ms ` +
-          `(added p50 ${(t.p50 - raw.p50).toFixed(3)} ms)`,
+          `(added p50 ${(t.p50 - raw.p50).toFixed(3)} ms)${dc}`,
       );
     }
   }
@@ -400,10 +439,19 @@ async function pump(from: LabProcess, to: LabProcess): Promise<Record<string, un
 }
 
 async function udpDrops(ns: string): Promise<number> {
+  return await udpCounter(ns, "RcvbufErrors");
+}
+
+async function udpSent(ns: string): Promise<number> {
+  return await udpCounter(ns, "OutDatagrams");
+}
+
+/** One of the namespace's IPv4 UDP counters (/proc/net/snmp). */
+async function udpCounter(ns: string, name: string): Promise<number> {
   const text = (await exec(ns, ["cat", "/proc/net/snmp"])).stdout;
   const v4 = text.split("\n").filter((l) => l.startsWith("Udp: "));
   const names = v4[0].split(/\s+/);
-  return Number(v4[1].split(/\s+/)[names.indexOf("RcvbufErrors")]);
+  return Number(v4[1].split(/\s+/)[names.indexOf(name)]);
 }
 
 /** CPU seconds per thread ("<who> <name>/<tid>") of some processes, and of the whole machine. */

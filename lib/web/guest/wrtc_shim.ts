@@ -8,3 +8,11 @@ export const RTCPeerConnection: unknown = globalThis.RTCPeerConnection;
 export function connectionOpened(_receiveBuffer: number): Promise<void> {
   return Promise.resolve();
 }
+
+/** The browser's channels deliver their own events: nothing to bypass. */
+export function directChannel(
+  _dc: unknown,
+  _onmessage: (data: ArrayBuffer | string) => void,
+): ((data: Uint8Array) => void) | null {
+  return null;
+}
