@@ -78,6 +78,12 @@ export interface NatProbeOptions {
    * blocked. Default 2500, so that verdict comes within 3 s.
    */
   timeoutMs?: number;
+  /**
+   * Called once the mapping is known, before the filtering tests have waited
+   * out their silence (~800 ms more): the mapping alone may already settle
+   * whether a direct path can work. Not called if the mapping stays unknown.
+   */
+  onMapping?: (early: { mapping: Behaviour; public_address: string }) => void;
 }
 
 /** What the probe found. Field names are the `tun debug nat-type --json` ones. */
@@ -194,6 +200,15 @@ class Run {
     );
 
     const mappingDone = this.mapping(mI, fIII, filterDecided);
+    const onMapping = this.options.onMapping;
+    if (onMapping) {
+      Promise.all([mappingDone, mI]).then(([mapping, answer]) => {
+        const mapped = mappedOf(answer);
+        if (mapping && mapped && !this.signal.aborted) {
+          onMapping({ mapping, public_address: formatAddress(mapped) });
+        }
+      }).catch(() => {}); // the report says what failed
+    }
     const [mapping, filtering, hairpin, stable] = await Promise.all([
       mappingDone,
       this.filtering(fI, fII, fIII, filterDecided),

@@ -15,7 +15,7 @@ import { tokenParams } from "../auth/mod.ts";
 import { hasQuic, runtimeName } from "../runtime/mod.ts";
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
-import { type IceServer, type Message, SignalClient } from "../signal/mod.ts";
+import { type IceServer, type Message, type NatInfo, SignalClient } from "../signal/mod.ts";
 import { offerLoopbackCandidates, type RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
 import { Mux, serveGuestPort, type TunnelLink } from "../tunnel/mod.ts";
 import { type ConnLink, serveGuestConns } from "../tunnel/guest_conns.ts";
@@ -211,10 +211,11 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   // Our NAT's behaviour, probed in parallel with the direct attempt (RFC 5780,
   // lib/nat); with the host's it can rule the direct attempt out early.
-  probeNatInfo(relayUrl, sig.welcome).then((nat) => {
+  const ownNat = (nat: NatInfo) => {
     sig.send({ t: "signal", peer: 0, epoch: 0, data: { kind: "nat", nat } });
     (quic ?? attempts).nat("own", nat);
-  });
+  };
+  probeNatInfo(relayUrl, sig.welcome, ownNat).then(ownNat);
 
   /** Send connections through `next`: the first link, or one replacing it. */
   const use = (next: Mux | TunnelLink) => {

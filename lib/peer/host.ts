@@ -13,7 +13,7 @@
 import net from "node:net";
 import process from "node:process";
 import { formatJoinCode, mintSecret } from "../code/mod.ts";
-import type { SignalData } from "../signal/mod.ts";
+import type { NatInfo, SignalData } from "../signal/mod.ts";
 import { offerLoopbackCandidates, webrtcUnavailable } from "../rtc/mod.ts";
 import { formatBytes } from "../cli/output.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
@@ -96,8 +96,19 @@ export async function runHost(options: HostOptions): Promise<number> {
     out.error(`cannot open the audit log ${options.auditLog}: ${(err as Error).message}`);
     return 1;
   }
-  // Our NAT's behaviour, told to every guest so it can skip a hopeless direct attempt.
-  const nat = probeNatInfo(relayUrl, signal.welcome);
+  // Our NAT's behaviour, told to every guest so it can skip a hopeless direct
+  // attempt: the mapping as soon as it is known, then the whole report.
+  let nat: NatInfo | null = null;
+  const tellNat = (g: GuestState) => {
+    if (nat && !g.closed) {
+      signal.send({ t: "signal", peer: g.peer, epoch: 0, data: { kind: "nat", nat } });
+    }
+  };
+  const natFound = (info: NatInfo) => {
+    nat = info;
+    for (const g of guests.values()) tellNat(g);
+  };
+  probeNatInfo(relayUrl, signal.welcome, natFound).then(natFound);
   const secret = mintSecret();
   const code = formatJoinCode({ name, secret });
   const cmd = options.command ?? "tun";
@@ -336,9 +347,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       () => endGuest(g, "guest never connected"),
       options.p2pTimeoutMs + RELAY_MODE_TIMEOUT_MS,
     );
-    nat.then((info) => {
-      if (!g.closed) signal.send({ t: "signal", peer, epoch: 0, data: { kind: "nat", nat: info } });
-    });
+    tellNat(g);
     out.emit({ event: "guest", guest: peer, from }, `guest ${peer}  joining    from ${from}`);
     publish();
   };

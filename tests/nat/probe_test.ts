@@ -189,3 +189,27 @@ Deno.test("probeNat refuses ports outside 1..65535 and hosts that do not resolve
   );
   await assertRejects(() => probeNat({ host: "no-such-host.invalid", port: 3478 }), Error);
 });
+
+Deno.test("onMapping tells the mapping before the filtering tests have waited out their silence", async () => {
+  // Port-dependent filtering: the change-port answer never comes, so the full
+  // report waits out the filtering silence; the mapping does not.
+  for (const mapping of ["endpoint-independent", "address-and-port-dependent"] as const) {
+    await using server = await startSimulatedNatServer({
+      mapping,
+      filtering: "address-and-port-dependent",
+      twoAddresses: false,
+    });
+    const started = performance.now();
+    let early: { mapping: Behaviour; public_address: string; ms: number } | undefined;
+    const report = await probeNat({
+      host: "127.0.0.1",
+      port: server.port,
+      altPort: server.altPort,
+      onMapping: (m) => early = { ...m, ms: performance.now() - started },
+    });
+    assert(early, `no early mapping (${mapping})`);
+    assertEquals(early.mapping, report.mapping);
+    assertEquals(early.public_address, report.public_address);
+    assert(early.ms < report.elapsed_ms, `early ${early.ms} ms, report ${report.elapsed_ms} ms`);
+  }
+});
