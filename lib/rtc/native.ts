@@ -47,8 +47,17 @@ export function directChannel(
   }
   const dispatch = channel.dispatchEvent;
   channel.dispatchEvent = function (event) {
-    if (event.type === "message") onmessage(event.data as ArrayBuffer | string);
-    else dispatch.call(this, event);
+    if (event.type !== "message") return dispatch.call(this, event);
+    try {
+      onmessage(event.data as ArrayBuffer | string);
+    } catch (err) {
+      // Thrown into wrtc's native caller, an error aborts the process
+      // (SIGABRT) without a word: raise it on a task of its own instead, as
+      // an ordinary uncaught error with its stack.
+      setTimeout(() => {
+        throw err;
+      });
+    }
   };
   return (data) => channel._send(data);
 }

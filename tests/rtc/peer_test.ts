@@ -106,3 +106,18 @@ Deno.test({
     host.close();
   },
 });
+
+Deno.test({
+  name: "an error thrown by a message handler ends the process as an uncaught error, not an abort",
+  ignore,
+  fn: async () => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../fixtures/throwing_channel.ts", import.meta.url).pathname],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 1, stderr);
+    assert(stderr.includes("the handler failed on purpose"), stderr);
+  },
+});
