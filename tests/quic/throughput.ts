@@ -28,6 +28,7 @@ import { parseArgs } from "node:util";
 import { createLoopbackNs } from "../_util/netns_lo.ts";
 import { exec, type LabProcess, spawnIn } from "../lab/process.ts";
 import { DENO, isRoot, ROOT } from "../_util/tun.ts";
+import { cpuSnapshot, peakRssMb, quiet, udpCounter } from "../_util/procstat.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -193,12 +194,12 @@ async function parent(): Promise<void> {
   };
   const rate = (ms: number) => mb * MB / 1e6 / (ms / 1000);
   const measured = async (p: Pair, what: string) => {
-    await quiet();
-    const before = await snapshot(p.pids);
+    await quiet(0.5, 1000, 20); // at least half idle: others benchmark here too
+    const before = await cpuSnapshot(p.pids);
     const drops = await udpDrops(ns.ns);
     const ms = await client(p.port, what);
     p.drops += await udpDrops(ns.ns) - drops;
-    const after = await snapshot(p.pids);
+    const after = await cpuSnapshot(p.pids);
     for (const [k, v] of after.threads) {
       p.cpu.set(k, (p.cpu.get(k) ?? 0) + v - (before.threads.get(k) ?? 0));
       const sys = after.kernel.get(k)! - (before.kernel.get(k) ?? 0);
@@ -249,7 +250,7 @@ async function parent(): Promise<void> {
         );
       console.log(`    ${who.padEnd(5)} ${parts.join(", ")}`);
     }
-    const [h, g] = [await hwm(p.pids.host), await hwm(p.pids.guest)];
+    const [h, g] = [await peakRssMb(p.pids.host), await peakRssMb(p.pids.guest)];
     console.log(`  peak RSS: host ${h} MB, guest ${g} MB`);
     for (const proc of p.procs) {
       const lines = proc.stderr.trim().split("\n").filter(Boolean).slice(-5);
@@ -267,70 +268,6 @@ function list(xs: number[]): string {
   return xs.map((x) => x.toFixed(0)).join(", ");
 }
 
-async function udpDrops(ns: string): Promise<number> {
-  const text = (await exec(ns, ["cat", "/proc/net/snmp"])).stdout;
-  const v4 = text.split("\n").filter((l) => l.startsWith("Udp: "));
-  const names = v4[0].split(/\s+/);
-  return Number(v4[1].split(/\s+/)[names.indexOf("RcvbufErrors")]);
-}
-
-/**
- * CPU seconds per thread ("<who> <name>/<tid>") of some processes, and the
- * system part of them; and of the whole machine.
- */
-async function snapshot(
-  pids: Record<string, number>,
-): Promise<
-  {
-    threads: Map<string, number>;
-    kernel: Map<string, number>;
-    busy: number;
-    steal: number;
-    at: number;
-  }
-> {
-  const threads = new Map<string, number>();
-  const kernel = new Map<string, number>();
-  const tick = 100; // USER_HZ
-  for (const [who, pid] of Object.entries(pids)) {
-    for await (const e of Deno.readDir(`/proc/${pid}/task`)) {
-      try {
-        const stat = await Deno.readTextFile(`/proc/${pid}/task/${e.name}/stat`);
-        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        threads.set(`${who} ${name}/${e.name}`, (Number(f[11]) + Number(f[12])) / tick);
-        kernel.set(`${who} ${name}/${e.name}`, Number(f[12]) / tick);
-      } catch { /* thread gone */ }
-    }
-  }
-  const [busy, , steal] = await machineBusy();
-  return { threads, kernel, busy: busy / tick, steal: steal / tick, at: performance.now() };
-}
-
-/**
- * Wait (at most ~20 s) until the machine is at least half idle over 1 s:
- * others benchmark on it too, and waiting for it to be fully idle could take
- * forever; CPU s/GB is the figure that stays fair either way.
- */
-async function quiet(): Promise<void> {
-  for (let i = 0; i < 20; i++) {
-    const a = await machineBusy();
-    await new Promise((r) => setTimeout(r, 1000));
-    const b = await machineBusy();
-    if ((b[0] - a[0]) / (b[1] - a[1]) < 0.5) return;
-  }
-}
-
-/** [busy, total, steal] jiffies of all cores, from /proc/stat. */
-async function machineBusy(): Promise<[number, number, number]> {
-  const f = (await Deno.readTextFile("/proc/stat")).split("\n")[0].split(/\s+/).slice(1).map(
-    Number,
-  );
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return [total - f[3] - f[4], total, f[7]];
-}
-
-async function hwm(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
+function udpDrops(ns: string): Promise<number> {
+  return udpCounter(ns, "RcvbufErrors");
 }

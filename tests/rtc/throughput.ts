@@ -38,6 +38,7 @@ import { parseArgs } from "node:util";
 import { createLoopbackNs } from "../_util/netns_lo.ts";
 import { exec, type LabProcess, spawnIn } from "../lab/process.ts";
 import { DENO, isRoot } from "../_util/tun.ts";
+import { cpuSnapshot, peakRssMb, quiet, rssMb, udpCounter } from "../_util/procstat.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -290,7 +291,7 @@ async function parent(): Promise<void> {
       `${label}: ${self === SELF ? "" : `${self} `}${
         JSON.stringify(env)
       }; ${pair.local} <-> ${pair.remote}; ` +
-        `RSS connected: host ${await rss(host.pid)} MB, guest ${await rss(guest.pid)} MB`,
+        `RSS connected: host ${await rssMb(host.pid)} MB, guest ${await rssMb(guest.pid)} MB`,
     );
     pairs.push({
       label,
@@ -330,20 +331,20 @@ async function parent(): Promise<void> {
   };
   const rate = (ms: number, bytes = mb * MB) => bytes / 1e6 / (ms / 1000);
 
-  await quiet();
+  await quiet(0.15, 2000, 300);
   console.log(`raw TCP: ${rate((await client(srcPort, String(mb))).ms).toFixed(1)} MB/s`);
   // Configurations take turns, so a slow spell on this shared machine hits each alike.
   for (let i = 0; i < runs; i++) {
     for (const p of pairs) {
-      await quiet();
+      await quiet(0.15, 2000, 300);
       const pids = { host: p.host.pid, guest: p.guest.pid, source: src.pid };
-      const before = await snapshot(pids);
+      const before = await cpuSnapshot(pids);
       const drops = await udpDrops(ns.ns);
       const datagrams = await udpSent(ns.ns);
       const ms = (await client(p.port, String(mb))).ms;
       p.drops += await udpDrops(ns.ns) - drops;
       p.datagrams += await udpSent(ns.ns) - datagrams;
-      const after = await snapshot(pids);
+      const after = await cpuSnapshot(pids);
       for (const [k, v] of after.threads) {
         p.cpu.set(k, (p.cpu.get(k) ?? 0) + v - (before.threads.get(k) ?? 0));
       }
@@ -386,16 +387,18 @@ async function parent(): Promise<void> {
       console.log(`    ${who.padEnd(6)} ${parts.join(", ")}`);
     }
     console.log(
-      `  RSS after downloads: host ${await rss(p.host.pid)} MB (peak ${await hwm(p.host.pid)}), ` +
-        `guest ${await rss(p.guest.pid)} MB (peak ${await hwm(p.guest.pid)})`,
+      `  RSS after downloads: host ${await rssMb(p.host.pid)} MB (peak ${await peakRssMb(
+        p.host.pid,
+      )}), ` +
+        `guest ${await rssMb(p.guest.pid)} MB (peak ${await peakRssMb(p.guest.pid)})`,
     );
   }
   if (Number(values.pings) > 0) {
-    await quiet();
+    await quiet(0.15, 2000, 300);
     const raw = await client(srcPort, `pings:${values.pings}`);
     console.log(`echo p50/p99: raw TCP ${raw.p50.toFixed(3)}/${raw.p99.toFixed(3)} ms`);
     for (const p of pairs) {
-      await quiet();
+      await quiet(0.15, 2000, 300);
       const t = await client(p.port, `pings:${values.pings}`);
       let dc = "";
       if (p.pings) {
@@ -416,13 +419,15 @@ async function parent(): Promise<void> {
   if (streams > 0) {
     const each = Number(values["stream-mb"]);
     for (const p of pairs) {
-      await quiet();
+      await quiet(0.15, 2000, 300);
       const r = await client(p.port, `streams:${streams}x${each}`);
       console.log(
         `${p.label}: ${streams} streams x ${each} MB: ${
           rate(r.ms, streams * each * MB).toFixed(1)
         } MB/s; ` +
-          `peak RSS host ${await hwm(p.host.pid)} MB, guest ${await hwm(p.guest.pid)} MB`,
+          `peak RSS host ${await peakRssMb(p.host.pid)} MB, guest ${await peakRssMb(
+            p.guest.pid,
+          )} MB`,
       );
     }
   }
@@ -438,67 +443,10 @@ async function pump(from: LabProcess, to: LabProcess): Promise<Record<string, un
   }
 }
 
-async function udpDrops(ns: string): Promise<number> {
-  return await udpCounter(ns, "RcvbufErrors");
+function udpDrops(ns: string): Promise<number> {
+  return udpCounter(ns, "RcvbufErrors");
 }
 
-async function udpSent(ns: string): Promise<number> {
-  return await udpCounter(ns, "OutDatagrams");
-}
-
-/** One of the namespace's IPv4 UDP counters (/proc/net/snmp). */
-async function udpCounter(ns: string, name: string): Promise<number> {
-  const text = (await exec(ns, ["cat", "/proc/net/snmp"])).stdout;
-  const v4 = text.split("\n").filter((l) => l.startsWith("Udp: "));
-  const names = v4[0].split(/\s+/);
-  return Number(v4[1].split(/\s+/)[names.indexOf(name)]);
-}
-
-/** CPU seconds per thread ("<who> <name>/<tid>") of some processes, and of the whole machine. */
-async function snapshot(
-  pids: Record<string, number>,
-): Promise<{ threads: Map<string, number>; busy: number; steal: number; at: number }> {
-  const threads = new Map<string, number>();
-  const tick = 100; // USER_HZ
-  for (const [who, pid] of Object.entries(pids)) {
-    for await (const e of Deno.readDir(`/proc/${pid}/task`)) {
-      try {
-        const stat = await Deno.readTextFile(`/proc/${pid}/task/${e.name}/stat`);
-        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        threads.set(`${who} ${name}/${e.name}`, (Number(f[11]) + Number(f[12])) / tick);
-      } catch { /* thread gone */ }
-    }
-  }
-  const [busy, , steal] = await machineBusy();
-  return { threads, busy: busy / tick, steal: steal / tick, at: performance.now() };
-}
-
-/** Wait until the machine is at least 85% idle over 2 s: other people's runs skew figures. */
-async function quiet(): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const a = await machineBusy();
-    await new Promise((r) => setTimeout(r, 2000));
-    const b = await machineBusy();
-    if ((b[0] - a[0]) / (b[1] - a[1]) < 0.15) return;
-  }
-}
-
-/** [busy, total] jiffies of all cores, from /proc/stat. */
-async function machineBusy(): Promise<[number, number, number]> {
-  const f = (await Deno.readTextFile("/proc/stat")).split("\n")[0].split(/\s+/).slice(1).map(
-    Number,
-  );
-  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-  return [total - f[3] - f[4], total, f[7]];
-}
-
-async function hwm(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
-}
-
-async function rss(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024);
+function udpSent(ns: string): Promise<number> {
+  return udpCounter(ns, "OutDatagrams");
 }
