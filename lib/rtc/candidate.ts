@@ -21,8 +21,7 @@ export function candidateAddress(line: string): string | null {
  */
 export function isLoopbackCandidate(line: string): boolean {
   const address = candidateAddress(line);
-  if (address === null) return false;
-  return address === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+  return address !== null && isLoopbackAddress(address);
 }
 
 /**
@@ -37,5 +36,10 @@ export function offerLoopbackCandidates(relayUrl: string): boolean {
   } catch {
     return true;
   }
-  return host === "localhost" || host === "::1" || /^127\./.test(host);
+  return host === "localhost" || isLoopbackAddress(host);
+}
+
+/** 127.0.0.0/8 or ::1, as an IP literal. */
+function isLoopbackAddress(ip: string): boolean {
+  return ip === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip);
 }
