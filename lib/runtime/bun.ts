@@ -13,7 +13,7 @@ import type {
   WebTransportListener,
   WebTransportListenOptions,
 } from "./types.ts";
-import type { SockOpts } from "./udp_buffers.ts";
+import { type SockOpts, sockOptsOver } from "./udp_buffers.ts";
 
 export { bindNodeUdp as bindUdp } from "./node_udp.ts";
 
@@ -94,18 +94,7 @@ export async function sockOpts(): Promise<SockOpts | null> {
       getsockopt: { args: ["i32", "i32", "i32", "ptr", "ptr"], returns: "i32" },
       setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
     });
-    const value = new Int32Array(1);
-    const len = new Uint32Array(1);
-    return {
-      getInt(fd, level, name) {
-        len[0] = 4;
-        return lib.symbols.getsockopt(fd, level, name, value, len) === 0 ? value[0] : null;
-      },
-      setInt(fd, level, name, v) {
-        value[0] = v;
-        return lib.symbols.setsockopt(fd, level, name, value, 4) === 0;
-      },
-    };
+    return sockOptsOver(lib.symbols);
   } catch {
     return null; // no libc.so.6 (musl)
   }
@@ -113,7 +102,7 @@ export async function sockOpts(): Promise<SockOpts | null> {
 
 // The part of bun:ffi we use: typed arrays pass as pointers.
 interface BunFfi {
-  dlopen(path: string, symbols: Record<string, { args: string[]; returns: string }>): {
-    symbols: Record<string, (...args: (number | ArrayBufferView)[]) => number>;
+  dlopen<K extends string>(path: string, symbols: Record<K, { args: string[]; returns: string }>): {
+    symbols: Record<K, (...args: (number | ArrayBufferView)[]) => number>;
   };
 }

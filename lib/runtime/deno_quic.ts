@@ -33,13 +33,18 @@ const MAX_IDLE_MS = 15_000;
 /** Deno's default is 100: one guest's browser or a busy client needs more at once. */
 const MAX_STREAMS = 1024;
 /** Kernel receive buffer asked for the endpoint's UDP socket (see above). */
-export const UDP_RECEIVE_BUFFER = 16 * 1024 * 1024;
+const UDP_RECEIVE_BUFFER = 16 * 1024 * 1024;
 
 export async function openQuicEndpoint(options: QuicEndpointOptions): Promise<QuicEndpointLike> {
   const endpoint = openEndpoint(options);
-  const opts = await sockOpts();
-  if (opts) raiseWith(opts, UDP_RECEIVE_BUFFER, udpFdsOnPort(endpoint.port));
+  await raiseQuicReceiveBuffer(endpoint.port);
   return endpoint;
+}
+
+/** Give the UDP socket bound to `port` (a QUIC endpoint's, see above) UDP_RECEIVE_BUFFER. */
+export async function raiseQuicReceiveBuffer(port: number): Promise<void> {
+  const opts = await sockOpts();
+  if (opts) raiseWith(opts, UDP_RECEIVE_BUFFER, udpFdsOnPort(port));
 }
 
 function openEndpoint(options: QuicEndpointOptions): QuicEndpointLike {

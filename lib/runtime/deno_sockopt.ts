@@ -1,5 +1,5 @@
 /** Deno adapter, socket options: libc's getsockopt/setsockopt through Deno.dlopen (--allow-ffi). */
-import type { SockOpts } from "./udp_buffers.ts";
+import { type SockOpts, sockOptsOver } from "./udp_buffers.ts";
 
 let bound: SockOpts | null | undefined;
 
@@ -19,18 +19,7 @@ function bind(): SockOpts | null {
       getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
       setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
     });
-    const value = new Int32Array(1);
-    const len = new Uint32Array(1);
-    bound = {
-      getInt(fd, level, name) {
-        len[0] = 4;
-        return lib.symbols.getsockopt(fd, level, name, value, len) === 0 ? value[0] : null;
-      },
-      setInt(fd, level, name, v) {
-        value[0] = v;
-        return lib.symbols.setsockopt(fd, level, name, value, 4) === 0;
-      },
-    };
+    bound = sockOptsOver(lib.symbols);
   } catch {
     // no libc.so.6 (musl), or --allow-ffi not given
   }

@@ -19,9 +19,7 @@ import type {
   WebTransportStreamLike,
 } from "./types.ts";
 import { encodeBidiStreamHeader, readBidiStreamHeader } from "./webtransport_header.ts";
-import { UDP_RECEIVE_BUFFER } from "./deno_quic.ts";
-import { sockOpts } from "./deno_sockopt.ts";
-import { raiseWith, udpFdsOnPort } from "./udp_buffers.ts";
+import { raiseQuicReceiveBuffer } from "./deno_quic.ts";
 
 /**
  * The session ID of every session accepted here. A session ID is the stream
@@ -96,10 +94,7 @@ export function listenWebTransport(
 
   // Browsers upload through this socket: the same receive buffer as the data
   // plane's endpoints (deno_quic.ts says why).
-  const raised = sockOpts().then((opts) => {
-    if (opts) raiseWith(opts, UDP_RECEIVE_BUFFER, udpFdsOnPort(endpoint.addr.port));
-  });
-  return raised.then((): WebTransportListener => ({
+  return raiseQuicReceiveBuffer(endpoint.addr.port).then((): WebTransportListener => ({
     port: endpoint.addr.port,
     sessions,
     stop() {

@@ -28,6 +28,28 @@ export interface SockOpts {
   setInt(fd: number, level: number, name: number, value: number): boolean;
 }
 
+/** libc's getsockopt and setsockopt as a runtime's FFI binds them, buffers passed by pointer. */
+export interface LibcSockCalls {
+  getsockopt(fd: number, level: number, name: number, value: Int32Array, len: Uint32Array): number;
+  setsockopt(fd: number, level: number, name: number, value: Int32Array, len: number): number;
+}
+
+/** {@link SockOpts} over those calls, reusing one int and one length buffer. */
+export function sockOptsOver(libc: LibcSockCalls): SockOpts {
+  const value = new Int32Array(1);
+  const len = new Uint32Array(1);
+  return {
+    getInt(fd, level, name) {
+      len[0] = 4;
+      return libc.getsockopt(fd, level, name, value, len) === 0 ? value[0] : null;
+    },
+    setInt(fd, level, name, v) {
+      value[0] = v;
+      return libc.setsockopt(fd, level, name, value, 4) === 0;
+    },
+  };
+}
+
 /** <sys/socket.h>, <netinet/in.h> on Linux (all architectures tun builds for). */
 export const Sock = {
   SOL_SOCKET: 1,
