@@ -3,7 +3,7 @@
  * forwarder that forks per connection, such as socat or sshd, counts with its
  * children), CPU time, and UDP receive-buffer drops in a namespace.
  */
-import { exec } from "../../tests/lab/process.ts";
+import { statusKb, udpCounter } from "../../tests/_util/procstat.ts";
 
 const CLOCK_TICKS = 100; // USER_HZ: /proc/<pid>/stat counts CPU time in 1/100 s on Linux
 
@@ -19,16 +19,6 @@ async function processTree(pid: number): Promise<number[]> {
     } catch { /* gone */ }
   }
   return tree;
-}
-
-/** A field of /proc/<pid>/status in KiB (e.g. VmRSS, VmHWM); 0 once the process is gone. */
-async function statusKb(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
 }
 
 /**
@@ -111,9 +101,6 @@ export class PeakRss implements AsyncDisposable {
  * libwebrtc leaves its sockets at net.core.rmem_default, and every drop costs
  * the DataChannel's SCTP association a retransmission: most of its spread.
  */
-export async function udpDrops(ns: string): Promise<number> {
-  const text = (await exec(ns, ["cat", "/proc/net/snmp"])).stdout;
-  const [names, values] = text.split("\n").filter((l) => l.startsWith("Udp: "));
-  if (!names || !values) return 0;
-  return Number(values.split(/\s+/)[names.split(/\s+/).indexOf("RcvbufErrors")]);
+export function udpDrops(ns: string): Promise<number> {
+  return udpCounter(ns, "RcvbufErrors");
 }

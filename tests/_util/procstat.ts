@@ -73,14 +73,23 @@ export function rssMb(pid: number): Promise<number> {
 }
 
 async function statusMb(pid: number, field: "VmHWM" | "VmRSS"): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024);
+  return Math.round(await statusKb(pid, field) / 1024);
 }
 
-/** One of network namespace `ns`'s IPv4 UDP counters (/proc/net/snmp), e.g. RcvbufErrors. */
+/** A field of /proc/<pid>/status in KiB (e.g. VmRSS, VmHWM); 0 once the process is gone. */
+export async function statusKb(pid: number, field: "VmRSS" | "VmHWM"): Promise<number> {
+  try {
+    const status = await Deno.readTextFile(`/proc/${pid}/status`);
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** One of network namespace `ns`'s IPv4 UDP counters (/proc/net/snmp), e.g. RcvbufErrors; 0 if absent. */
 export async function udpCounter(ns: string, name: string): Promise<number> {
   const text = (await exec(ns, ["cat", "/proc/net/snmp"])).stdout;
-  const v4 = text.split("\n").filter((l) => l.startsWith("Udp: "));
-  const names = v4[0].split(/\s+/);
-  return Number(v4[1].split(/\s+/)[names.indexOf(name)]);
+  const [names, values] = text.split("\n").filter((l) => l.startsWith("Udp: "));
+  if (!names || !values) return 0;
+  return Number(values.split(/\s+/)[names.split(/\s+/).indexOf(name)]);
 }
