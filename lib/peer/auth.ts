@@ -28,6 +28,14 @@ export interface PeerAuthOptions {
   sessionName: string;
   /** Send a signalling message to the other peer in the given epoch. */
   send: (epoch: number, data: SignalData) => void;
+  /**
+   * Called at once, in the same task, when an attempt's proof fails (a tag
+   * that does not verify, or an SDP without a fingerprint). The promise from
+   * {@link PeerAuth.bind} rejects too, but a few microtask hops later: the
+   * signalling socket may dispatch its next message (the relay's "guest left")
+   * in between, and the host must count a tampered attempt as such.
+   */
+  onfail?: (epoch: number, error: AuthError) => void;
 }
 
 const CONTEXT = "tun join code v1";
@@ -46,6 +54,7 @@ export class PeerAuth {
   readonly #o: PeerAuthOptions;
   #pending: { message: Uint8Array; finish(peer: Uint8Array): PakeSession } | null = null;
   #session: PakeSession | null = null;
+  #proven = false;
   readonly #epochs = new Map<number, EpochState>();
 
   constructor(options: PeerAuthOptions) {
@@ -79,6 +88,14 @@ export class PeerAuth {
   /** Whether the PAKE key is established. */
   get keyed(): boolean {
     return this.#session !== null;
+  }
+
+  /**
+   * Whether the peer has proved the code: some attempt's confirmation tag
+   * verified. Known in the same task as the check (see `onfail`).
+   */
+  get proven(): boolean {
+    return this.#proven;
   }
 
   /** Feed a `pake` or `confirm` message from the peer. Throws AuthError if it is bad. */
@@ -123,7 +140,7 @@ export class PeerAuth {
     const remote = sdpFingerprint(descriptions.remote);
     if (!local || !remote) {
       const st = this.#epoch(epoch);
-      st.reject(new AuthError("a session description has no DTLS fingerprint"));
+      this.#fail(epoch, st, new AuthError("a session description has no DTLS fingerprint"));
       return st.promise;
     }
     return this.bindFingerprints(epoch, { local, remote });
@@ -176,7 +193,17 @@ export class PeerAuth {
     }
     if (!st.peerTag) return;
     st.done = true;
-    if (this.#session.verify(st.peerTag, transcript)) st.resolve();
-    else st.reject(new AuthError("the peer's confirmation does not match"));
+    if (this.#session.verify(st.peerTag, transcript)) {
+      this.#proven = true;
+      st.resolve();
+    } else {
+      this.#fail(epoch, st, new AuthError("the peer's confirmation does not match"));
+    }
+  }
+
+  #fail(epoch: number, st: EpochState, error: AuthError) {
+    st.done = true;
+    st.reject(error);
+    this.#o.onfail?.(epoch, error);
   }
 }

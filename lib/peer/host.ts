@@ -229,7 +229,9 @@ export async function runHost(options: HostOptions): Promise<number> {
     const sent = linkOf(g)?.bytesSent ?? 0;
     const received = linkOf(g)?.bytesReceived ?? 0;
     if (!dropGuest(g, reason)) return;
-    if (g.authed) {
+    // A guest whose proof verified a moment ago, but not yet marked authed
+    // (that waits for its attempt's promise), did know the code.
+    if (g.authed || g.auth.proven) {
       audit.write({
         session: name,
         outcome: "accepted",
@@ -330,6 +332,8 @@ export async function runHost(options: HostOptions): Promise<number> {
         password: secret,
         sessionName: name,
         send: (epoch, data) => signal.send({ t: "signal", peer, epoch, data }),
+        // Before anything else the socket brings (a "guest left" just behind).
+        onfail: (_epoch, err) => failAuth(g, err.message),
       }),
       authed: false,
       keyed: null as unknown as Promise<void>, // set just below

@@ -17,6 +17,18 @@ export function isRoot(): boolean {
   return typeof Deno.uid === "function" && Deno.uid() === 0;
 }
 
+/**
+ * What each process printed last (stdout lines and stderr), to add to a
+ * failing assertion's message: a rare failure in CI is then readable.
+ */
+export function lastWords(procs: Record<string, LabProcess>, lines = 25): string {
+  return Object.entries(procs).map(([name, p]) => {
+    const err = p.stderr.trim().split("\n").slice(-lines).join("\n");
+    return `\n--- ${name} stdout\n${p.lines.slice(-lines).join("\n")}` +
+      (err ? `\n--- ${name} stderr\n${err}` : "");
+  }).join("");
+}
+
 /** The next JSON event line with `event === name` (skips other events). */
 export async function nextEvent(p: LabProcess, name: string, timeoutMs = 20_000): Promise<Json> {
   const m = await p.waitForLine(new RegExp(`^\\{.*"event":"${name}"`), timeoutMs);

@@ -9,6 +9,7 @@ import { createLoopbackNs } from "../_util/netns_lo.ts";
 import {
   DENO,
   isRoot,
+  lastWords,
   nextEvent,
   ROOT,
   startApp,
@@ -115,11 +116,12 @@ Deno.test({
       ]);
       await using _host = host.proc;
       await using g = guest(net.ns, host.info.code, evil);
+      const said = () => lastWords({ guest: g, host: host.proc, mitm, relay: relay.proc }, 60);
       const ev = await nextEvent(g, "error");
-      assert(/tampered|wrong join code/.test(String(ev.message)), String(ev.message));
+      assert(/tampered|wrong join code/.test(String(ev.message)), `${ev.message}${said()}`);
       assertEquals((await g.exited).code, 1);
       const rejected = await nextEvent(host.proc, "guest-rejected");
-      assert(/tampered/.test(String(rejected.reason)), String(rejected.reason));
+      assert(/tampered/.test(String(rejected.reason)), `${rejected.reason}${said()}`);
       // The hostile relay really did swap fingerprints, and the guest never got ready.
       assert(/swapped the fingerprint/.test(mitm.stderr), mitm.stderr);
       assert(!g.lines.some((l) => l.includes('"event":"ready"')), g.lines.join("\n"));
