@@ -231,7 +231,8 @@ export async function runHost(options: HostOptions): Promise<number> {
     if (!dropGuest(g, reason)) return;
     // A guest whose proof verified a moment ago, but not yet marked authed
     // (that waits for its attempt's promise), did know the code.
-    if (g.authed || g.auth.proven) {
+    const proved = g.authed || g.auth.proven;
+    if (proved) {
       audit.write({
         session: name,
         outcome: "accepted",
@@ -245,7 +246,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       // Never proved it knows the code: a failed attempt.
       reject(g.peer, g.from, `did not authenticate: ${reason}`, true);
     }
-    if (options.once && g.authed && reason !== "host stopped") {
+    if (options.once && proved && reason !== "host stopped") {
       out.say("the one guest has left (--once): stopping");
       finish(0);
     }
