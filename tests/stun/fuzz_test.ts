@@ -217,7 +217,6 @@ Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError"
     if (n % 2 === 0) Object.assign(msg, { method: 0x001, class: 0b00 });
     return encodeMessage(msg, { integrityKey: key, fingerprint });
   });
-  const started = performance.now();
   const fields = new Map<string, number>();
   let decoded = 0;
   for (let i = 0; i < 100_000; i++) {
@@ -233,7 +232,6 @@ Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError"
       fields.set(err.field, (fields.get(err.field) ?? 0) + 1);
     }
   }
-  const elapsed = performance.now() - started;
   // The fuzz must reach past the header: some inputs decode, and rejections
   // come from every framing check rather than from the first one only.
   assert.ok(decoded > 10_000, `only ${decoded} inputs decoded`);
@@ -244,5 +242,4 @@ Deno.test("100,000 random and mutated datagrams only ever raise StunDecodeError"
       `field ${field} was rejected only ${fields.get(field)} times`,
     );
   }
-  assert.ok(elapsed < 10_000, `took ${elapsed.toFixed(0)} ms`);
 });
