@@ -26,6 +26,7 @@ import { probeNatInfo } from "./nat.ts";
 import { GuestAttempts } from "./attempts.ts";
 import { type QuicAttempts, type QuicOpen } from "./quic_attempts.ts";
 import { PeerAuth } from "./auth.ts";
+import { PEER_CHECK_MS, peerAnswers } from "./liveness.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
 export interface GuestOptions {
@@ -128,6 +129,8 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   /** What carries connections now (a mux, or a QUIC link). */
   let link: Mux | TunnelLink | undefined;
   let joinedMsg: Extract<Message, { t: "joined" }> | undefined;
+  /** A round trip to the host over the connected link (null through the relay's QUIC splice). */
+  let ping: (() => Promise<number>) | null = null;
   const cleanup = () => {
     stopAttempts();
     rejectMux(new Error("stopped"));
@@ -226,6 +229,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   const connected = async (peer: RtcPeer, m: Mux, reason: string) => {
     mux = m;
+    ping = () => m.ping();
     m.onclose = (why) => fatal(`the host closed the connection (${why})`);
     use(m);
     const path = await peer.path().catch(() => null);
@@ -244,6 +248,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   const quicConnected = (open: QuicOpen) => {
+    ping = open.ping;
     use(open.link);
     report({
       path: open.path,
@@ -325,9 +330,28 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     (quic ?? attempts).handleSignal(msg.epoch, data);
   };
   sig.onclose = (reason) => {
-    // Once connected directly, that connection is what counts: the relay may
-    // come and go. Relay mode over QUIC needs the session at the relay.
-    if (!link || (quic && quic.epoch > 0)) fatal(`relay closed the session: ${reason}`);
+    // Once connected, that connection is what counts: the relay may come and
+    // go. Relay mode over QUIC needs the session at the relay.
+    const check = ping;
+    if (!link || !check || (quic && quic.epoch > 0)) {
+      return fatal(`relay closed the session: ${reason}`);
+    }
+    // The relay also goes when the host does: ask the host itself.
+    peerAnswers(check).then((alive) => {
+      const within = `within ${PEER_CHECK_MS / 1000} s`;
+      if (!alive && attempts.epoch > 0) {
+        return fatal(`relay closed the session (${reason}); relay mode through it is gone too`);
+      }
+      if (!alive) {
+        return fatal(
+          `lost the host: the relay closed the session (${reason}) and the host did not answer through the tunnel ${within}`,
+        );
+      }
+      out.emit(
+        { event: "relay-lost", reason },
+        out.yellow(`relay connection lost (${reason}); the connection to the host still works`),
+      );
+    });
   };
 
   for (const msg of early.splice(0)) sig.onmessage(msg);

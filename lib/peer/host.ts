@@ -20,6 +20,7 @@ import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
 import { probeNatInfo } from "./nat.ts";
 import { PeerAuth } from "./auth.ts";
+import { peerAnswers } from "./liveness.ts";
 import { AuditLog } from "./audit.ts";
 import { HostQuic } from "./quic_host.ts";
 import { type HostSession, openHostSession } from "./host_session.ts";
@@ -412,10 +413,18 @@ export async function runHost(options: HostOptions): Promise<number> {
       if (g) onSignal(g, msg.epoch, msg.data);
     } else if (msg.t === "bye") {
       const g = guests.get(msg.peer);
+      if (!g) return;
       // A guest that is already connected peer to peer no longer needs the relay;
       // a QUIC guest in relay mode does.
-      const direct = g?.mux || g?.wt || g?.quic?.path?.path === "direct";
-      if (g && !direct) endGuest(g, msg.reason);
+      const q = g.quic?.path?.path === "direct" ? g.quic : undefined;
+      const ping = g.mux ? g.mux.ping.bind(g.mux) : q ? q.ping.bind(q) : undefined;
+      if (g.wt) return; // the browser's QUIC session ends with its tab
+      if (!ping) return endGuest(g, msg.reason);
+      // It may have left the relay because its machine or process is gone:
+      // ask the guest itself rather than wait ~16 s for libwebrtc to notice.
+      peerAnswers(ping).then((alive) => {
+        if (!alive) endGuest(g, `${msg.reason}, and did not answer through the tunnel`);
+      });
     }
   };
   signal.onclose = (reason) => {

@@ -22,6 +22,8 @@ export interface QuicOpen {
   remote: string | null;
   /** This guest's QUIC endpoint as the relay saw it. */
   local: string;
+  /** A round trip to the host on a direct connection (null through the relay). */
+  ping: (() => Promise<number>) | null;
 }
 
 export interface QuicAttemptsOptions {
@@ -90,6 +92,7 @@ export class QuicAttempts {
         rttMs: d.rttMs,
         remote: d.remote,
         local: this.#quic.observed,
+        ping: d.ping,
       });
     });
   }
@@ -110,6 +113,7 @@ export class QuicAttempts {
       rttMs: null,
       remote: null,
       local: this.#quic.observed,
+      ping: null,
     });
   }
 

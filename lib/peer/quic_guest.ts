@@ -52,6 +52,8 @@ export interface QuicDirect {
   rttMs: number | null;
   /** Settles when the connection ends. */
   closed: Promise<unknown>;
+  /** One round trip to the host on the connection, ms (rejects after a few seconds). */
+  ping(): Promise<number>;
 }
 
 export class GuestQuic {
@@ -204,13 +206,15 @@ export class GuestQuic {
       if (other !== conn) other.close({ closeCode: 0, reason: "another connection was chosen" });
     }
     await select(control);
-    const rttMs = await new Pinger(control).rtt();
+    const pinger = new Pinger(control);
+    const rttMs = await pinger.rtt();
     const { address, port } = conn.remote;
     this.#resolveDirect({
       link: directLink(conn, this.counters),
       remote: formatAddress(address, port),
       rttMs,
       closed: conn.closed,
+      ping: () => pinger.ping(),
     });
   }
 

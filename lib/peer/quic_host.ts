@@ -205,6 +205,7 @@ export class HostQuicGuest extends LinkCounters {
   readonly #conns = new Set<QuicConnLike>();
   /** The connection the guest selected. */
   #chosen: QuicConnLike | null = null;
+  #pinger: Pinger | null = null;
   /** Relay-mode stream numbers taken (sealed.ts): a replayed stream is refused. */
   readonly #window = new ReplayWindow();
   #detach: (() => void) | null = null;
@@ -357,10 +358,16 @@ export class HostQuicGuest extends LinkCounters {
     selected(control).then(async () => {
       if (this.#closed) return;
       this.#chosen = conn;
-      const rttMs = await new Pinger(control).rtt();
+      this.#pinger = new Pinger(control);
+      const rttMs = await this.#pinger.rtt();
       const { address, port } = conn.remote;
       this.#setPath({ path: "direct", remote: formatAddress(address, port), rttMs });
     }, () => {/* not the chosen one: the guest closes it */});
+  }
+
+  /** One round trip to the guest on the direct connection, ms (Infinity if it ended). */
+  ping(): Promise<number> {
+    return this.#pinger ? this.#pinger.ping() : Promise.reject(new Error("no direct connection"));
   }
 
   #setPath(info: QuicPathInfo) {

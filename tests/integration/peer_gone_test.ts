@@ -1,0 +1,111 @@
+/**
+ * The relay introduces the peers once: with the relay gone, connected peers
+ * keep working. But the relay also goes when a peer's process or machine
+ * does, and then the other peer must not hang on a dead tunnel until
+ * libwebrtc gives up (~16 s) or QUIC's idle timeout runs out (15 s): it asks
+ * the peer itself with one ping, and ends with a reason when none answers.
+ */
+import { assert, assertEquals } from "../_util/assert.ts";
+import { createLoopbackNs } from "../_util/netns_lo.ts";
+import {
+  client,
+  isRoot,
+  lastWords,
+  nextEvent,
+  randomFile,
+  startApp,
+  startGuest,
+  startHost,
+  startRelay,
+} from "../_util/tun.ts";
+
+const opts = { ignore: !isRoot(), sanitizeResources: false, sanitizeOps: false };
+const MB = 1024 * 1024;
+
+for (const transport of ["webrtc", "quic"]) {
+  Deno.test({
+    ...opts,
+    name: `${transport}: with the relay gone, a connected guest says so and keeps working`,
+    fn: async () => {
+      await using net = await createLoopbackNs();
+      const blob = await randomFile(4 * MB);
+      try {
+        const app = await startApp(net.ns, blob.dir);
+        await using _app = app.proc;
+        const relay = await startRelay(net.ns, "127.0.0.1");
+        await using _relay = relay.proc;
+        const host = await startHost(net.ns, app.info.port, ["--relay", relay.info.url]);
+        await using _host = host.proc;
+        const g = await startGuest(net.ns, host.info.code, [
+          "--relay",
+          relay.info.url,
+          "--transport",
+          transport,
+        ]);
+        await using _g = g.proc;
+        assertEquals(g.info.path, "direct");
+
+        await relay.proc.kill("SIGKILL");
+        const said = () => lastWords({ guest: g.proc, host: host.proc });
+        const lost = await nextEvent(g.proc, "relay-lost");
+        assert(String(lost.reason).length > 0, `no reason${said()}`);
+        await nextEvent(host.proc, "relay-lost");
+        // New connections still reach the app, byte for byte.
+        const down = await client(net.ns, ["download", String(g.info.port), blob.name]);
+        assertEquals(down.sha256, blob.sha256, said());
+        assert(!g.proc.lines.some((l) => l.includes('"event":"error"')), said());
+      } finally {
+        await Deno.remove(blob.dir, { recursive: true });
+      }
+    },
+  });
+
+  Deno.test({
+    ...opts,
+    name:
+      `${transport}: a guest whose host is killed ends with a reason, and so does a host whose guest is`,
+    fn: async () => {
+      await using net = await createLoopbackNs();
+      const dir = await Deno.makeTempDir({ prefix: "tun-gone-" });
+      try {
+        const app = await startApp(net.ns, dir);
+        await using _app = app.proc;
+        const relay = await startRelay(net.ns, "127.0.0.1");
+        await using _relay = relay.proc;
+        const args = ["--relay", relay.info.url, "--transport", transport];
+
+        // The host goes: the guest learns it from the relay and checks.
+        const host = await startHost(net.ns, app.info.port, ["--relay", relay.info.url]);
+        await using _host = host.proc;
+        const g = await startGuest(net.ns, host.info.code, args);
+        await using _g = g.proc;
+        assertEquals(g.info.path, "direct");
+        await host.proc.kill("SIGKILL");
+        const err = await nextEvent(g.proc, "error");
+        assert(
+          /lost the host/.test(String(err.message)),
+          `${err.message}${lastWords({ guest: g.proc })}`,
+        );
+        assertEquals((await g.proc.exited).code, 1);
+
+        // The guest goes: the host ends it, with a reason, and keeps serving.
+        const host2 = await startHost(net.ns, app.info.port, ["--relay", relay.info.url]);
+        await using _host2 = host2.proc;
+        const g2 = await startGuest(net.ns, host2.info.code, args);
+        await using _g2 = g2.proc;
+        await nextEvent(host2.proc, "path");
+        await g2.proc.kill("SIGKILL");
+        const left = await nextEvent(host2.proc, "guest-left");
+        assert(
+          /did not answer/.test(String(left.reason)),
+          `${left.reason}${lastWords({ host: host2.proc })}`,
+        );
+        const g3 = await startGuest(net.ns, host2.info.code, args);
+        await using _g3 = g3.proc;
+        assertEquals(g3.info.path, "direct");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
