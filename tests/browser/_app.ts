@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { assert, assertEquals } from "../_util/assert.ts";
-import type { LabBrowser } from "../_util/browser.ts";
+import type { BrowserPage, LabBrowser } from "../_util/browser.ts";
 import { DENO, nextEvent, ROOT } from "../_util/tun.ts";
 import type { LabProcess } from "../lab/process.ts";
 
@@ -43,6 +43,8 @@ export interface AppCheck {
   /** The host process (its --json events). */
   host: LabProcess;
   path: "webtransport" | "direct" | "relay";
+  /** More checks on the same page, once the app has been checked. */
+  after?: (page: BrowserPage) => Promise<void>;
 }
 
 /** Open the link and check the app; returns the page's time to show it, in ms. */
@@ -135,5 +137,6 @@ async function checkApp(o: AppCheck): Promise<number> {
   const hostPath = await nextEvent(o.host, "path");
   const finalPath = hostPath.path === o.path ? hostPath : await nextEvent(o.host, "path");
   assertEquals(finalPath.path, o.path);
+  await o.after?.(page);
   return state!.appShownMs!;
 }

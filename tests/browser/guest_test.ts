@@ -10,7 +10,7 @@
  */
 import path from "node:path";
 import { assert } from "../_util/assert.ts";
-import { launchBrowser } from "../_util/browser.ts";
+import { type BrowserPage, launchBrowser } from "../_util/browser.ts";
 import { expectAppInPage, startWebApp } from "./_app.ts";
 import { isRoot, startHost, startRelay } from "../_util/tun.ts";
 import { selfSignedCert } from "../../lib/cert/mod.ts";
@@ -104,8 +104,22 @@ for (const c of cases) {
           // Real browsers hide their host candidates; so does this one.
           mdnsHostCandidates: true,
         });
+        // Over a DataChannel, the page must also notice a host that is gone
+        // (killed: its relay connection ends, and it answers no ping), and say
+        // so, rather than leave the app's requests hanging for libwebrtc's ~16 s.
+        const hostGone = async (page: BrowserPage) => {
+          await host.proc.kill("SIGKILL");
+          await page.waitForConsole(/connection to the host lost: .*did not answer/, 15_000);
+        };
         const shownMs = await browser.withLog(() =>
-          expectAppInPage({ browser, link, app, host: host.proc, path: c.path })
+          expectAppInPage({
+            browser,
+            link,
+            app,
+            host: host.proc,
+            path: c.path,
+            after: c.path === "direct" ? hostGone : undefined,
+          })
         );
         console.log(
           `  ${c.path}: link opened → app shown in ${shownMs} ms ` +

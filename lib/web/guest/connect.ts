@@ -16,6 +16,7 @@ import { Mux } from "../../tunnel/mux.ts";
 import { type ByteStream, tunnelStreamToWeb } from "../../tunnel/web_streams.ts";
 import { splitIceServers } from "../../peer/ice.ts";
 import { GuestAttempts } from "../../peer/attempts.ts";
+import { PEER_CHECK_MS, peerAnswers } from "../../peer/liveness.ts";
 import { probeBrowserNat } from "./nat.ts";
 import {
   checkOfferTag,
@@ -35,7 +36,14 @@ export interface Transport {
   open(): Promise<ByteStream>;
   /** Resolves with a reason when the transport is gone for good. */
   closed: Promise<string>;
-  close(): void;
+  /** End the transport; `closed` resolves with `why` if it has not already. */
+  close(why?: string): void;
+  /**
+   * One round trip to the host, ms: asked when the relay's connection ends
+   * (lib/peer/liveness.ts). Absent for WebTransport, which QUIC ends by itself
+   * when the host goes.
+   */
+  ping?: () => Promise<number>;
 }
 
 export interface ConnectOptions {
@@ -106,8 +114,20 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       if (t.path === "webtransport") attempts.rtc?.close();
       // The signalling stays open, as the CLI guest's does: the host may not
       // have seen its side of the DataChannel open yet, and a guest leaving the
-      // relay before that counts as gone.
-      sig.onclose = null;
+      // relay before that counts as gone. Its end may mean the host's end:
+      // then the host does not answer a ping either (as the CLI guest checks).
+      const ping = t.ping;
+      sig.onclose = ping
+        ? (reason) =>
+          peerAnswers(ping).then((alive) => {
+            if (alive) return console.info(`tun: relay connection lost (${reason})`);
+            t.close(
+              `the relay closed the session (${reason}) and the host did not answer within ${
+                PEER_CHECK_MS / 1000
+              } s`,
+            );
+          })
+        : null;
       resolve(t);
     };
 
@@ -124,10 +144,11 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
         rttMs: info?.rttMs ?? null,
         open: () => Promise.resolve(tunnelStreamToWeb(mux.openStream())),
         closed: new Promise((r) => closed = r),
-        close: () => {
-          mux.close("guest left");
+        close: (why = "guest left") => {
+          mux.close(why);
           peer.close();
         },
+        ping: () => mux.ping(),
       };
       mux.onclose = (why) => closed(why);
       rtcReady = t;
