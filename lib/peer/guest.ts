@@ -26,7 +26,7 @@ import { probeNatInfo } from "./nat.ts";
 import { GuestAttempts } from "./attempts.ts";
 import { type QuicAttempts, type QuicOpen } from "./quic_attempts.ts";
 import { PeerAuth } from "./auth.ts";
-import { PEER_CHECK_MS, peerAnswers } from "./liveness.ts";
+import { PEER_CHECK_MS, peerAnswers, type PeerCheck } from "./liveness.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
 export interface GuestOptions {
@@ -129,8 +129,8 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   /** What carries connections now (a mux, or a QUIC link). */
   let link: Mux | TunnelLink | undefined;
   let joinedMsg: Extract<Message, { t: "joined" }> | undefined;
-  /** A round trip to the host over the connected link (null through the relay's QUIC splice). */
-  let ping: (() => Promise<number>) | null = null;
+  /** How to ask the host whether it is there (null through the relay's QUIC splice). */
+  let hostCheck: PeerCheck | null = null;
   const cleanup = () => {
     stopAttempts();
     rejectMux(new Error("stopped"));
@@ -229,7 +229,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   const connected = async (peer: RtcPeer, m: Mux, reason: string) => {
     mux = m;
-    ping = () => m.ping();
+    hostCheck = { ping: () => m.ping(), heard: () => m.messagesReceived };
     m.onclose = (why) => fatal(`the host closed the connection (${why})`);
     use(m);
     const path = await peer.path().catch(() => null);
@@ -248,7 +248,8 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   const quicConnected = (open: QuicOpen) => {
-    ping = open.ping;
+    const ping = open.ping;
+    hostCheck = ping && quic ? { ping, heard: () => quic!.counters.bytesReceived } : null;
     use(open.link);
     report({
       path: open.path,
@@ -332,7 +333,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   sig.onclose = (reason) => {
     // Once connected, that connection is what counts: the relay may come and
     // go. Relay mode over QUIC needs the session at the relay.
-    const check = ping;
+    const check = hostCheck;
     if (!link || !check || (quic && quic.epoch > 0)) {
       return fatal(`relay closed the session: ${reason}`);
     }

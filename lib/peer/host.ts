@@ -20,7 +20,7 @@ import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
 import { probeNatInfo } from "./nat.ts";
 import { PeerAuth } from "./auth.ts";
-import { peerAnswers } from "./liveness.ts";
+import { peerAnswers, type PeerCheck } from "./liveness.ts";
 import { AuditLog } from "./audit.ts";
 import { HostQuic } from "./quic_host.ts";
 import { type HostSession, openHostSession } from "./host_session.ts";
@@ -416,13 +416,18 @@ export async function runHost(options: HostOptions): Promise<number> {
       if (!g) return;
       // A guest that is already connected peer to peer no longer needs the relay;
       // a QUIC guest in relay mode does.
-      const q = g.quic?.path?.path === "direct" ? g.quic : undefined;
-      const ping = g.mux ? g.mux.ping.bind(g.mux) : q ? q.ping.bind(q) : undefined;
       if (g.wt) return; // the browser's QUIC session ends with its tab
-      if (!ping) return endGuest(g, msg.reason);
+      const mux = g.mux;
+      const q = g.quic?.path?.path === "direct" ? g.quic : undefined;
+      const check: PeerCheck | undefined = mux
+        ? { ping: () => mux.ping(), heard: () => mux.messagesReceived }
+        : q
+        ? { ping: () => q.ping(), heard: () => linkOf(g)?.bytesReceived ?? 0 }
+        : undefined;
+      if (!check) return endGuest(g, msg.reason);
       // It may have left the relay because its machine or process is gone:
       // ask the guest itself rather than wait ~16 s for libwebrtc to notice.
-      peerAnswers(ping).then((alive) => {
+      peerAnswers(check).then((alive) => {
         if (!alive) endGuest(g, `${msg.reason}, and did not answer through the tunnel`);
       });
     }

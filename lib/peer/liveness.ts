@@ -12,15 +12,24 @@ import { withTimeout } from "../quic/stream_reader.ts";
 /** How long a live peer has to answer: ~100 round trips on a slow path. */
 export const PEER_CHECK_MS = 3_000;
 
-/** True if `ping` answers within `ms`. */
-export async function peerAnswers(
-  ping: () => Promise<number>,
-  ms = PEER_CHECK_MS,
-): Promise<boolean> {
+/** What a check needs of a link. */
+export interface PeerCheck {
+  /** One round trip to the peer, ms (Infinity or a rejection: no answer). */
+  ping(): Promise<number>;
+  /**
+   * A count that grows with anything received from the peer. On a busy
+   * DataChannel the ping waits behind up to megabytes of queued data (one
+   * ordered channel; seconds on a slow link) while the peer's data and
+   * credits keep arriving: those count as an answer.
+   */
+  heard?(): number;
+}
+
+/** True if the peer answers the ping, or is heard from, within `ms`. */
+export async function peerAnswers(peer: PeerCheck, ms = PEER_CHECK_MS): Promise<boolean> {
+  const before = peer.heard?.();
   try {
-    // A QUIC control stream that ended answers Infinity.
-    return Number.isFinite(await withTimeout(ping(), ms, "ping"));
-  } catch {
-    return false;
-  }
+    if (Number.isFinite(await withTimeout(peer.ping(), ms, "ping"))) return true;
+  } catch { /* no answer in time */ }
+  return before !== undefined && peer.heard!() !== before;
 }

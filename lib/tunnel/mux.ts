@@ -209,6 +209,7 @@ export class Mux {
   #pingSeq = 0;
   #bytesSent = 0;
   #bytesReceived = 0;
+  #messagesReceived = 0;
   #closeReason: string | null = null;
 
   /** Takes over `channel`'s callbacks; the channel must already be open. */
@@ -233,6 +234,13 @@ export class Mux {
   /** DATA payload bytes received on all streams. */
   get bytesReceived(): number {
     return this.#bytesReceived;
+  }
+  /**
+   * Messages received from the peer, of any kind: a sign of life that a
+   * ping queued behind megabytes of data on the one ordered channel is not.
+   */
+  get messagesReceived(): number {
+    return this.#messagesReceived;
   }
   /** True once the mux has closed. */
   get closed(): boolean {
@@ -365,6 +373,7 @@ export class Mux {
 
   #receive(message: Uint8Array): void {
     if (this.closed) return;
+    this.#messagesReceived++;
     let frame: Frame;
     try {
       frame = decodeFrame(message); // untrusted bytes from the peer enter here

@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals } from "../_util/assert.ts";
 import { createLoopbackNs } from "../_util/netns_lo.ts";
+import { exec } from "../lab/process.ts";
 import {
   client,
   isRoot,
@@ -117,3 +118,59 @@ for (const transport of ["webrtc", "quic"]) {
     },
   });
 }
+
+Deno.test({
+  ...opts,
+  name:
+    "webrtc: with the relay gone in the middle of a download on a slow link, the guest keeps the busy connection",
+  fn: async () => {
+    await using net = await createLoopbackNs();
+    // UDP (the DataChannel) held to ~1 MB/s, while the app's TCP is not: the
+    // host's side of the DataChannel queues megabytes, and a ping from the
+    // guest is answered behind them, seconds later.
+    const slow = await exec(net.ns, [
+      "iptables",
+      "-A",
+      "OUTPUT",
+      "-p",
+      "udp",
+      "-m",
+      "hashlimit",
+      "--hashlimit-name",
+      "tunslow",
+      "--hashlimit-above",
+      "1mb/s",
+      "--hashlimit-burst",
+      "1mb",
+      "-j",
+      "DROP",
+    ]);
+    assertEquals(slow.code, 0, slow.stderr);
+    const blob = await randomFile(8 * MB);
+    try {
+      const app = await startApp(net.ns, blob.dir);
+      await using _app = app.proc;
+      const relay = await startRelay(net.ns, "127.0.0.1");
+      await using _relay = relay.proc;
+      const host = await startHost(net.ns, app.info.port, ["--relay", relay.info.url]);
+      await using _host = host.proc;
+      const g = await startGuest(net.ns, host.info.code, ["--relay", relay.info.url]);
+      await using _g = g.proc;
+      const download = client(net.ns, ["download", String(g.info.port), blob.name]).then(
+        (r) => r,
+        (err: Error) => err,
+      );
+      await new Promise((r) => setTimeout(r, 1500));
+      await relay.proc.kill("SIGKILL");
+      const said = () => lastWords({ guest: g.proc, host: host.proc });
+      const down = await download;
+      assert(!(down instanceof Error), `${(down as Error).message}${said()}`);
+      assertEquals(down.sha256, blob.sha256, said());
+      assert(g.proc.lines.some((l) => l.includes('"event":"relay-lost"')), said());
+      assert(!g.proc.lines.some((l) => l.includes('"event":"error"')), said());
+      console.log(`  8 MB through the slow link in ${Math.round(Number(down.ms))} ms`);
+    } finally {
+      await Deno.remove(blob.dir, { recursive: true });
+    }
+  },
+});

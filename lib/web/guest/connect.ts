@@ -16,7 +16,7 @@ import { Mux } from "../../tunnel/mux.ts";
 import { type ByteStream, tunnelStreamToWeb } from "../../tunnel/web_streams.ts";
 import { splitIceServers } from "../../peer/ice.ts";
 import { GuestAttempts } from "../../peer/attempts.ts";
-import { PEER_CHECK_MS, peerAnswers } from "../../peer/liveness.ts";
+import { PEER_CHECK_MS, peerAnswers, type PeerCheck } from "../../peer/liveness.ts";
 import { probeBrowserNat } from "./nat.ts";
 import {
   checkOfferTag,
@@ -39,11 +39,11 @@ export interface Transport {
   /** End the transport; `closed` resolves with `why` if it has not already. */
   close(why?: string): void;
   /**
-   * One round trip to the host, ms: asked when the relay's connection ends
+   * How to ask the host whether it is there, when the relay's connection ends
    * (lib/peer/liveness.ts). Absent for WebTransport, which QUIC ends by itself
    * when the host goes.
    */
-  ping?: () => Promise<number>;
+  check?: PeerCheck;
 }
 
 export interface ConnectOptions {
@@ -116,10 +116,10 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       // have seen its side of the DataChannel open yet, and a guest leaving the
       // relay before that counts as gone. Its end may mean the host's end:
       // then the host does not answer a ping either (as the CLI guest checks).
-      const ping = t.ping;
-      sig.onclose = ping
+      const check = t.check;
+      sig.onclose = check
         ? (reason) =>
-          peerAnswers(ping).then((alive) => {
+          peerAnswers(check).then((alive) => {
             if (alive) return console.info(`tun: relay connection lost (${reason})`);
             t.close(
               `the relay closed the session (${reason}) and the host did not answer within ${
@@ -148,7 +148,7 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
           mux.close(why);
           peer.close();
         },
-        ping: () => mux.ping(),
+        check: { ping: () => mux.ping(), heard: () => mux.messagesReceived },
       };
       mux.onclose = (why) => closed(why);
       rtcReady = t;
