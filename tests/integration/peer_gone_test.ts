@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "../_util/assert.ts";
 import { createLoopbackNs } from "../_util/netns_lo.ts";
-import { exec } from "../lab/process.ts";
+import { exec, type LabProcess } from "../lab/process.ts";
 import {
   client,
   isRoot,
@@ -23,6 +23,30 @@ import {
 const opts = { ignore: !isRoot(), sanitizeResources: false, sanitizeOps: false };
 const MB = 1024 * 1024;
 
+/** In `ns`: the app serving `dir`, a relay, a host sharing the app, and a guest joined to it. */
+async function connectedPair(ns: string, dir: string, transport: string) {
+  const procs: LabProcess[] = [];
+  const stop = async () => {
+    for (const p of procs.reverse()) await p[Symbol.asyncDispose]();
+  };
+  try {
+    const app = await startApp(ns, dir);
+    procs.push(app.proc);
+    const relay = await startRelay(ns, "127.0.0.1");
+    procs.push(relay.proc);
+    const host = await startHost(ns, app.info.port, ["--relay", relay.info.url]);
+    procs.push(host.proc);
+    const args = ["--relay", relay.info.url, "--transport", transport];
+    const guest = await startGuest(ns, host.info.code, args);
+    procs.push(guest.proc);
+    const said = () => lastWords({ guest: guest.proc, host: host.proc });
+    return { relay: relay.proc, host: host.proc, guest, said, [Symbol.asyncDispose]: stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 for (const transport of ["webrtc", "quic"]) {
   Deno.test({
     ...opts,
@@ -31,26 +55,14 @@ for (const transport of ["webrtc", "quic"]) {
       await using net = await createLoopbackNs();
       const blob = await randomFile(4 * MB);
       try {
-        const app = await startApp(net.ns, blob.dir);
-        await using _app = app.proc;
-        const relay = await startRelay(net.ns, "127.0.0.1");
-        await using _relay = relay.proc;
-        const host = await startHost(net.ns, app.info.port, ["--relay", relay.info.url]);
-        await using _host = host.proc;
-        const g = await startGuest(net.ns, host.info.code, [
-          "--relay",
-          relay.info.url,
-          "--transport",
-          transport,
-        ]);
-        await using _g = g.proc;
+        await using pair = await connectedPair(net.ns, blob.dir, transport);
+        const { guest: g, said } = pair;
         assertEquals(g.info.path, "direct");
 
-        await relay.proc.kill("SIGKILL");
-        const said = () => lastWords({ guest: g.proc, host: host.proc });
+        await pair.relay.kill("SIGKILL");
         const lost = await nextEvent(g.proc, "relay-lost");
         assert(String(lost.reason).length > 0, `no reason${said()}`);
-        await nextEvent(host.proc, "relay-lost");
+        await nextEvent(pair.host, "relay-lost");
         // New connections still reach the app, byte for byte.
         const down = await client(net.ns, ["download", String(g.info.port), blob.name]);
         assertEquals(down.sha256, blob.sha256, said());
@@ -148,21 +160,14 @@ Deno.test({
     assertEquals(slow.code, 0, slow.stderr);
     const blob = await randomFile(8 * MB);
     try {
-      const app = await startApp(net.ns, blob.dir);
-      await using _app = app.proc;
-      const relay = await startRelay(net.ns, "127.0.0.1");
-      await using _relay = relay.proc;
-      const host = await startHost(net.ns, app.info.port, ["--relay", relay.info.url]);
-      await using _host = host.proc;
-      const g = await startGuest(net.ns, host.info.code, ["--relay", relay.info.url]);
-      await using _g = g.proc;
+      await using pair = await connectedPair(net.ns, blob.dir, "webrtc");
+      const { guest: g, said } = pair;
       const download = client(net.ns, ["download", String(g.info.port), blob.name]).then(
         (r) => r,
         (err: Error) => err,
       );
       await new Promise((r) => setTimeout(r, 1500));
-      await relay.proc.kill("SIGKILL");
-      const said = () => lastWords({ guest: g.proc, host: host.proc });
+      await pair.relay.kill("SIGKILL");
       const down = await download;
       assert(!(down instanceof Error), `${(down as Error).message}${said()}`);
       assertEquals(down.sha256, blob.sha256, said());
