@@ -4,7 +4,7 @@
  * connections and messages, and it answers with what to send to whom.
  */
 import { isValidName, mintName } from "../lib/code/mod.ts";
-import type { Addr, IceServer, Message } from "../lib/signal/mod.ts";
+import { type Addr, HOST_LEFT, type IceServer, type Message } from "../lib/signal/mod.ts";
 import { RelayLimits } from "./limits.ts";
 
 /** One WebSocket connection as the session table sees it. */
@@ -115,7 +115,7 @@ export class SessionTable {
       this.#end(s);
       for (const g of s.guests.values()) {
         g.role = { kind: "none" };
-        g.close("the host has left");
+        g.close(HOST_LEFT);
       }
       s.guests.clear();
       for (const id of s.pairs.values()) this.#pairs?.revokePair(id);

@@ -15,7 +15,13 @@ import { tokenParams } from "../auth/mod.ts";
 import { hasQuic, runtimeName } from "../runtime/mod.ts";
 import process from "node:process";
 import { parseJoinCode } from "../code/mod.ts";
-import { type IceServer, type Message, type NatInfo, SignalClient } from "../signal/mod.ts";
+import {
+  HOST_LEFT,
+  type IceServer,
+  type Message,
+  type NatInfo,
+  SignalClient,
+} from "../signal/mod.ts";
 import { offerLoopbackCandidates, type RtcPeer, webrtcUnavailable } from "../rtc/mod.ts";
 import { Mux, serveGuestPort, type TunnelLink } from "../tunnel/mod.ts";
 import { type ConnLink, serveGuestConns } from "../tunnel/guest_conns.ts";
@@ -337,7 +343,15 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     if (!link || !check || (quic && quic.epoch > 0)) {
       return fatal(`relay closed the session: ${reason}`);
     }
-    // The relay also goes when the host does: ask the host itself.
+    const lost = () =>
+      out.emit(
+        { event: "relay-lost", reason },
+        out.yellow(`relay connection lost (${reason}); the connection to the host still works`),
+      );
+    // The relay went: peers connected directly carry on. But when it says
+    // the host left, or the tunnel runs through its TURN, ask the host itself
+    // (the relay alone cannot end a live tunnel).
+    if (reason !== HOST_LEFT && attempts.epoch === 0) return lost();
     peerAnswers(check).then((alive) => {
       const within = `within ${PEER_CHECK_MS / 1000} s`;
       if (!alive && attempts.epoch > 0) {
@@ -348,10 +362,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
           `lost the host: the relay closed the session (${reason}) and the host did not answer through the tunnel ${within}`,
         );
       }
-      out.emit(
-        { event: "relay-lost", reason },
-        out.yellow(`relay connection lost (${reason}); the connection to the host still works`),
-      );
+      lost();
     });
   };
 

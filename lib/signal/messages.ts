@@ -40,6 +40,13 @@ import { Decoder, Encoder } from "cbor-x/encode";
 import type { Behaviour } from "../nat/mod.ts";
 
 export const VERSION = 1;
+/**
+ * The relay's `error` to a host's guests when the host's connection ends: the
+ * one case in which a guest connected peer to peer asks whether the host is
+ * still there (lib/peer/liveness.ts). Any other end of the relay's
+ * connection is the relay going, which connected peers ride out.
+ */
+export const HOST_LEFT = "the host has left";
 /** Largest encoded message either side accepts (an SDP is a few KiB). */
 export const MAX_MESSAGE_BYTES = 64 * 1024;
 const MAX_STRING = 16 * 1024;

@@ -8,7 +8,7 @@
  * WT_GRACE_MS for it. With no direct DataChannel within the p2p timeout (or
  * ICE failing), the guest asks for relay mode (TURN), as the CLI guest does.
  */
-import { SignalClient, type SignalData } from "../../signal/mod.ts";
+import { HOST_LEFT, SignalClient, type SignalData } from "../../signal/mod.ts";
 import { PeerAuth } from "../../peer/auth.ts";
 import type { DataChannelAdapter, RtcPeer } from "../../rtc/mod.ts";
 import { offerLoopbackCandidates } from "../../rtc/candidate.ts";
@@ -118,15 +118,20 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
       // then the host does not answer a ping either (as the CLI guest checks).
       const check = t.check;
       sig.onclose = check
-        ? (reason) =>
+        ? (reason) => {
+          const lost = () => console.info(`tun: relay connection lost (${reason})`);
+          // As the CLI guest: only the relay's word that the host left, or a
+          // path through the relay's TURN, makes the page ask the host.
+          if (reason !== HOST_LEFT && t.path !== "relay") return lost();
           peerAnswers(check).then((alive) => {
-            if (alive) return console.info(`tun: relay connection lost (${reason})`);
+            if (alive) return lost();
             t.close(
               `the relay closed the session (${reason}) and the host did not answer within ${
                 PEER_CHECK_MS / 1000
               } s`,
             );
-          })
+          });
+        }
         : null;
       resolve(t);
     };
