@@ -39,6 +39,9 @@ async function connectedPair(ns: string, dir: string, transport: string) {
     const args = ["--relay", relay.info.url, "--transport", transport];
     const guest = await startGuest(ns, host.info.code, args);
     procs.push(guest.proc);
+    // The guest is ready once the host has proved itself; the host takes the
+    // guest once the guest's proof has come through the relay. Both, first.
+    await nextEvent(host.proc, "path");
     const said = () => lastWords({ guest: guest.proc, host: host.proc });
     return { relay: relay.proc, host: host.proc, guest, said, [Symbol.asyncDispose]: stop };
   } catch (err) {
@@ -64,7 +67,11 @@ for (const transport of ["webrtc", "quic"]) {
         assert(String(lost.reason).length > 0, `no reason${said()}`);
         await nextEvent(pair.host, "relay-lost");
         // New connections still reach the app, byte for byte.
-        const down = await client(net.ns, ["download", String(g.info.port), blob.name]);
+        const down = await client(net.ns, ["download", String(g.info.port), blob.name]).catch(
+          (err: Error) => {
+            throw new Error(`${err.message}${said()}`);
+          },
+        );
         assertEquals(down.sha256, blob.sha256, said());
         assert(!g.proc.lines.some((l) => l.includes('"event":"error"')), said());
       } finally {
