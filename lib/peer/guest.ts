@@ -32,7 +32,7 @@ import { probeNatInfo } from "./nat.ts";
 import { GuestAttempts } from "./attempts.ts";
 import { type QuicAttempts, type QuicOpen } from "./quic_attempts.ts";
 import { PeerAuth } from "./auth.ts";
-import { PEER_CHECK_MS, peerAnswers, type PeerCheck } from "./liveness.ts";
+import { muxCheck, PEER_CHECK_MS, peerAnswers, type PeerCheck } from "./liveness.ts";
 import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 
 export interface GuestOptions {
@@ -235,7 +235,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
 
   const connected = async (peer: RtcPeer, m: Mux, reason: string) => {
     mux = m;
-    hostCheck = { ping: () => m.ping(), heard: () => m.messagesReceived };
+    hostCheck = muxCheck(m);
     m.onclose = (why) => fatal(`the host closed the connection (${why})`);
     use(m);
     const path = await peer.path().catch(() => null);
@@ -254,8 +254,7 @@ export async function runGuest(options: GuestOptions): Promise<number> {
   };
 
   const quicConnected = (open: QuicOpen) => {
-    const ping = open.ping;
-    hostCheck = ping && quic ? { ping, heard: () => quic!.counters.bytesReceived } : null;
+    hostCheck = open.check;
     use(open.link);
     report({
       path: open.path,
@@ -353,16 +352,15 @@ export async function runGuest(options: GuestOptions): Promise<number> {
     // (the relay alone cannot end a live tunnel).
     if (reason !== HOST_LEFT && attempts.epoch === 0) return lost();
     peerAnswers(check).then((alive) => {
-      const within = `within ${PEER_CHECK_MS / 1000} s`;
-      if (!alive && attempts.epoch > 0) {
+      if (alive) return lost();
+      if (attempts.epoch > 0) {
         return fatal(`relay closed the session (${reason}); relay mode through it is gone too`);
       }
-      if (!alive) {
-        return fatal(
-          `lost the host: the relay closed the session (${reason}) and the host did not answer through the tunnel ${within}`,
-        );
-      }
-      lost();
+      fatal(
+        `lost the host: the relay closed the session (${reason}) and the host did not answer through the tunnel within ${
+          PEER_CHECK_MS / 1000
+        } s`,
+      );
     });
   };
 

@@ -20,7 +20,7 @@ import { RELAY_MODE_TIMEOUT_MS, splitIceServers } from "./ice.ts";
 import { type GuestStatus, removeStatus, writeStatus } from "./status.ts";
 import { probeNatInfo } from "./nat.ts";
 import { PeerAuth } from "./auth.ts";
-import { peerAnswers, type PeerCheck } from "./liveness.ts";
+import { muxCheck, peerAnswers } from "./liveness.ts";
 import { AuditLog } from "./audit.ts";
 import { HostQuic } from "./quic_host.ts";
 import { type HostSession, openHostSession } from "./host_session.ts";
@@ -417,13 +417,7 @@ export async function runHost(options: HostOptions): Promise<number> {
       // A guest that is already connected peer to peer no longer needs the relay;
       // a QUIC guest in relay mode does.
       if (g.wt) return; // the browser's QUIC session ends with its tab
-      const mux = g.mux;
-      const q = g.quic?.path?.path === "direct" ? g.quic : undefined;
-      const check: PeerCheck | undefined = mux
-        ? { ping: () => mux.ping(), heard: () => mux.messagesReceived }
-        : q
-        ? { ping: () => q.ping(), heard: () => linkOf(g)?.bytesReceived ?? 0 }
-        : undefined;
+      const check = g.mux ? muxCheck(g.mux) : g.quic?.path?.path === "direct" ? g.quic.check : null;
       if (!check) return endGuest(g, msg.reason);
       // It may have left the relay because its machine or process is gone:
       // ask the guest itself rather than wait ~16 s for libwebrtc to notice.

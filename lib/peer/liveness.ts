@@ -8,6 +8,7 @@
  * use this to end a live connection, only to make the peers ping.
  */
 import { withTimeout } from "../quic/stream_reader.ts";
+import type { Mux } from "../tunnel/mux.ts";
 
 /** How long a live peer has to answer: ~100 round trips on a slow path. */
 export const PEER_CHECK_MS = 3_000;
@@ -23,6 +24,11 @@ export interface PeerCheck {
    * credits keep arriving: those count as an answer.
    */
   heard?(): number;
+}
+
+/** The check over a DataChannel's mux: its PING, and every message it receives. */
+export function muxCheck(mux: Mux): PeerCheck {
+  return { ping: () => mux.ping(), heard: () => mux.messagesReceived };
 }
 
 /** True if the peer answers the ping, or is heard from, within `ms`. */

@@ -8,6 +8,7 @@
 import type { NatInfo, QuicListenerInfo, SignalData } from "../signal/mod.ts";
 import type { TunnelLink } from "../tunnel/mod.ts";
 import type { PeerAuth } from "./auth.ts";
+import type { PeerCheck } from "./liveness.ts";
 import { NatPair } from "./nat_verdict.ts";
 import { GuestQuic } from "./quic_guest.ts";
 import { preparePeerEndpoint } from "../quic/peer_endpoint.ts";
@@ -22,8 +23,8 @@ export interface QuicOpen {
   remote: string | null;
   /** This guest's QUIC endpoint as the relay saw it. */
   local: string;
-  /** A round trip to the host on a direct connection (null through the relay). */
-  ping: (() => Promise<number>) | null;
+  /** Whether the host is still there, on a direct connection (null through the relay). */
+  check: PeerCheck | null;
 }
 
 export interface QuicAttemptsOptions {
@@ -92,7 +93,7 @@ export class QuicAttempts {
         rttMs: d.rttMs,
         remote: d.remote,
         local: this.#quic.observed,
-        ping: d.ping,
+        check: d.check,
       });
     });
   }
@@ -113,7 +114,7 @@ export class QuicAttempts {
       rttMs: null,
       remote: null,
       local: this.#quic.observed,
-      ping: null,
+      check: null,
     });
   }
 

@@ -29,6 +29,7 @@ import {
 } from "../quic/control.ts";
 import { formatAddress } from "../quic/relay_wire.ts";
 import type { PeerAuth } from "./auth.ts";
+import type { PeerCheck } from "./liveness.ts";
 import { directLink, LinkCounters, relayLink } from "./quic_link.ts";
 
 export interface GuestQuicOptions {
@@ -52,8 +53,8 @@ export interface QuicDirect {
   rttMs: number | null;
   /** Settles when the connection ends. */
   closed: Promise<unknown>;
-  /** One round trip to the host on the connection, ms (rejects after a few seconds). */
-  ping(): Promise<number>;
+  /** Whether the host is still there: the control stream's ping, and bytes received. */
+  check: PeerCheck;
 }
 
 export class GuestQuic {
@@ -214,7 +215,7 @@ export class GuestQuic {
       remote: formatAddress(address, port),
       rttMs,
       closed: conn.closed,
-      ping: () => pinger.ping(),
+      check: { ping: () => pinger.ping(), heard: () => this.counters.bytesReceived },
     });
   }
 

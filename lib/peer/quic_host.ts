@@ -7,6 +7,7 @@
  * stream on it as one TCP connection to 127.0.0.1:<shared port>. In relay
  * mode the same streams arrive spliced through the relay, sealed.
  */
+import type { PeerCheck } from "./liveness.ts";
 import type { QuicConnLike, QuicStreamLike } from "../runtime/mod.ts";
 import { hasQuic } from "../runtime/mod.ts";
 import type { QuicListenerInfo, SignalData } from "../signal/mod.ts";
@@ -365,9 +366,13 @@ export class HostQuicGuest extends LinkCounters {
     }, () => {/* not the chosen one: the guest closes it */});
   }
 
-  /** One round trip to the guest on the direct connection, ms (Infinity if it ended). */
-  ping(): Promise<number> {
-    return this.#pinger ? this.#pinger.ping() : Promise.reject(new Error("no direct connection"));
+  /**
+   * Whether the guest is still there, on the direct connection: the control
+   * stream's ping, and bytes received (null until a connection is selected).
+   */
+  get check(): PeerCheck | null {
+    const pinger = this.#pinger;
+    return pinger ? { ping: () => pinger.ping(), heard: () => this.bytesReceived } : null;
   }
 
   #setPath(info: QuicPathInfo) {

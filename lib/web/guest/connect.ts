@@ -16,7 +16,7 @@ import { Mux } from "../../tunnel/mux.ts";
 import { type ByteStream, tunnelStreamToWeb } from "../../tunnel/web_streams.ts";
 import { splitIceServers } from "../../peer/ice.ts";
 import { GuestAttempts } from "../../peer/attempts.ts";
-import { PEER_CHECK_MS, peerAnswers, type PeerCheck } from "../../peer/liveness.ts";
+import { muxCheck, PEER_CHECK_MS, peerAnswers, type PeerCheck } from "../../peer/liveness.ts";
 import { probeBrowserNat } from "./nat.ts";
 import {
   checkOfferTag,
@@ -153,7 +153,7 @@ export async function connectToHost(o: ConnectOptions): Promise<Transport> {
           mux.close(why);
           peer.close();
         },
-        check: { ping: () => mux.ping(), heard: () => mux.messagesReceived },
+        check: muxCheck(mux),
       };
       mux.onclose = (why) => closed(why);
       rtcReady = t;
