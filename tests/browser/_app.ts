@@ -6,7 +6,7 @@
 import path from "node:path";
 import { assert, assertEquals } from "../_util/assert.ts";
 import type { BrowserPage, LabBrowser } from "../_util/browser.ts";
-import { DENO, nextEvent, ROOT } from "../_util/tun.ts";
+import { DENO, lastWords, nextEvent, ROOT } from "../_util/tun.ts";
 import type { LabProcess } from "../lab/process.ts";
 
 const MiB = 1024 * 1024;
@@ -52,8 +52,7 @@ export async function expectAppInPage(o: AppCheck): Promise<number> {
   try {
     return await checkApp(o);
   } catch (err) {
-    const tail = o.host.lines.slice(-20).join("\n");
-    console.log(`host's last events:\n${tail}\n${o.host.stderr.slice(-2000)}`);
+    console.log(`host's last events:${lastWords({ host: o.host }, 20)}`);
     throw err;
   }
 }

@@ -8,6 +8,7 @@ import {
   client,
   DENO,
   isRoot,
+  lastWords,
   nextEvent,
   randomFile,
   startApp,
@@ -226,7 +227,7 @@ Deno.test({
       const err = await nextEvent(rtcGuest, "error");
       assert(
         /--transport quic/.test(String(err.message)),
-        `${err.message}\nhost: ${host.lines.join("\n")}\n${host.stderr}`,
+        `${err.message}${lastWords({ host }, 200)}`,
       );
       assertEquals((await rtcGuest.exited).code, 1);
     } finally {

@@ -7,6 +7,7 @@ import { createLoopbackNs } from "../_util/netns_lo.ts";
 import {
   client,
   isRoot,
+  lastWords,
   nextEvent,
   randomFile,
   startApp,
@@ -113,9 +114,7 @@ Deno.test({
         assertEquals(g.info.path, "direct");
         const r = await client(net.ns, ["download", String(g.info.port), files.name]).catch(
           (err) => {
-            throw new Error(
-              `${err.message}\nguest output:\n${g.proc.lines.join("\n")}\n${g.proc.stderr}`,
-            );
+            throw new Error(`${err.message}${lastWords({ guest: g.proc }, 200)}`);
           },
         );
         assertEquals(r.sha256, files.sha256);

@@ -26,6 +26,7 @@ import { assert, assertEquals } from "../_util/assert.ts";
 import {
   DENO,
   isRoot,
+  lastWords,
   nextEvent,
   randomFile,
   ROOT,
@@ -269,11 +270,8 @@ async function runCase(lab: Lab, c: Case, env: CaseEnv): Promise<void> {
   } catch (error) {
     env.row.path = env.row.path ? `${env.row.path}, FAILED` : "FAILED";
     throw new Error(
-      `${(error as Error).message}\n--- host stdout:\n${host.proc.lines.join("\n")}\n` +
-        `--- host stderr:\n${host.proc.stderr.slice(-4000)}\n` +
-        `--- guest stdout:\n${guest.lines.join("\n")}\n` +
-        `--- guest stderr:\n${guest.stderr.slice(-4000)}\n` +
-        `--- early client:\n${user.lines.join("\n")}\n${user.stderr.slice(-2000)}`,
+      (error as Error).message +
+        lastWords({ host: host.proc, guest, "early client": user }, 200),
     );
   }
 }
